@@ -1,0 +1,44 @@
+"""
+The ASGI application: Django, the slow upstream at /upstream, and a lifespan handler.
+
+Django's ASGIHandler serves only HTTP, so this module answers the ASGI lifespan itself:
+at startup it opens the AsyncClient the async views share on this event loop, and at
+shutdown it closes it (and the sync twins' client).
+
+    uvicorn asyncdemo.asgi:application
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
+
+django_application = get_asgi_application()
+
+from asgiref.sync import sync_to_async  # noqa: E402
+
+from views_demo import slow_upstream, upstream  # noqa: E402
+
+
+def with_lifespan(app):
+    """Wrap an ASGI app so lifespan events open and close the upstream clients."""
+
+    async def lifespan_app(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await upstream.aopen_client()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await upstream.aclose_client()
+                await sync_to_async(upstream.close_client)()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return lifespan_app
+
+
+application = with_lifespan(slow_upstream.mount("/upstream", slow_upstream.app, django_application))

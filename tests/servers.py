@@ -1,0 +1,103 @@
+"""Real servers for the tests, started on 127.0.0.1 and stopped when done."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def open_sockets() -> int:
+    """Count the sockets this process has open (Linux)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the fd listdir itself used is gone by now
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}: {process.log()}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError(f"server at {url} did not answer within {timeout} s")
+
+
+@contextlib.contextmanager
+def running(args: list[str], *, probe: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until `probe` answers, and stop it on exit.
+
+    Its output goes to a file (a pipe nobody reads would fill up and block the server);
+    `process.log()` returns what it wrote so far.
+    """
+    log_path = Path(tempfile.mkdtemp(prefix="asyncdemo-server-")) / "output.log"
+    with log_path.open("w") as output:
+        process = subprocess.Popen(
+            args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=output
+        )
+    process.log = log_path.read_text
+    try:
+        wait_until_up(probe, process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def slow_upstream() -> Iterator[str]:
+    """Run the slow upstream alone; yield its base URL."""
+    port = free_port()
+    args = [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, probe=f"{url}/delay?ms=0"):
+        yield url
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh SQLite database."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        "SQLITE_PATH": str(tmp_path / "server.sqlite3"),
+        "UPSTREAM_URL": f"{url}/upstream",
+        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+        **(env or {}),
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+    )
+    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port)]
+    with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
+        yield url, process

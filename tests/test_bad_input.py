@@ -1,0 +1,39 @@
+"""Bad query parameters get a 400 with a message naming the parameter, from every view."""
+
+import pytest
+from django.urls import reverse
+
+from views_demo.registry import DEMOS
+
+CASES = [(demo, name, param) for demo in DEMOS for name in demo.view_names for param in demo.params]
+
+BAD_VALUES = {
+    "empty": lambda p: [""],
+    "blank": lambda p: ["  "],
+    "not a number": lambda p: ["abc"],
+    "negative": lambda p: [str(p.minimum - 1) if p.minimum <= 0 else "-1"],
+    "fractional": lambda p: ["1.5"],
+    "over the maximum": lambda p: [str(p.maximum + 1)],
+    "huge": lambda p: ["9" * 400],
+    "unicode digits": lambda p: ["\u0661\u0660"],  # Arabic-Indic "10", which int() accepts
+    "exponent": lambda p: ["1e3"],
+    "repeated": lambda p: [str(p.default), str(p.default)],
+}
+
+
+@pytest.mark.parametrize("kind", BAD_VALUES)
+@pytest.mark.parametrize(("demo", "name", "param"), CASES, ids=lambda x: getattr(x, "name", x))
+def test_bad_parameter_gets_400_naming_it(client, demo, name, param, kind):
+    """A bad value is refused with 400 and a JSON reason that names the parameter."""
+    query = {**demo.sample, param.name: BAD_VALUES[kind](param)}
+    response = client.get(reverse(f"views_demo:{name}"), query)
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"{param.name}")
+
+
+@pytest.mark.parametrize(("demo", "name", "param"), CASES, ids=lambda x: getattr(x, "name", x))
+def test_bounds_are_accepted(client, settings, demo, name, param):
+    """The documented minimum is accepted."""
+    query = {**demo.sample, param.name: param.minimum}
+    assert client.get(reverse(f"views_demo:{name}"), query).status_code == 200

@@ -1,0 +1,59 @@
+"""Upstream faults become 502 or 504 with a reason, the same from both twins."""
+
+import pytest
+from django.urls import reverse
+
+from tests.servers import free_port
+from views_demo import params
+from views_demo.registry import DEMOS
+
+UPSTREAM_VIEWS = [name for demo in DEMOS if params.DELAY in demo.params for name in demo.view_names]
+
+
+def get(client, name, **query):
+    return client.get(reverse(f"views_demo:{name}"), {"n": 3, **query} if "fanout" in name else query)
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_slow_upstream_gives_504(client, settings, name):
+    """An upstream slower than UPSTREAM_TIMEOUT gives 504 with the timeout in the reason."""
+    settings.UPSTREAM_TIMEOUT = 0.2
+    response = get(client, name, delay=1000)
+    assert response.status_code == 504
+    assert response.json()["error"].startswith("upstream did not answer within 0.2 s")
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_upstream_error_status_gives_502(client, settings, upstream_url, name):
+    """An upstream 503 gives 502 naming the upstream's status."""
+    settings.UPSTREAM_URL = f"{upstream_url}/status/503"
+    response = get(client, name, delay=0)
+    assert response.status_code == 502
+    assert response.json()["error"] == "upstream answered 503"
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_refused_connection_gives_502(client, settings, name):
+    """A closed upstream port gives 502 saying the connection was refused."""
+    settings.UPSTREAM_URL = f"http://127.0.0.1:{free_port()}"
+    response = get(client, name, delay=0)
+    assert response.status_code == 502
+    assert response.json()["error"].startswith("upstream refused the connection")
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_invalid_json_gives_502(client, settings, upstream_url, name):
+    """An upstream answer that is not JSON gives 502."""
+    settings.UPSTREAM_URL = f"{upstream_url}/invalid-json"
+    response = get(client, name, delay=0)
+    assert response.status_code == 502
+    assert response.json()["error"] == "upstream answered with invalid JSON"
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_connection_reset_mid_body_gives_502(client, settings, upstream_url, name):
+    """An upstream that drops the connection halfway through its body gives 502."""
+    settings.UPSTREAM_URL = f"{upstream_url}/reset"
+    response = get(client, name, delay=0)
+    assert response.status_code == 502
+    assert response.json()["error"].startswith("upstream connection failed")

@@ -1,0 +1,52 @@
+"""
+Query parameters the demos take, parsed and validated once for both twins.
+
+A bad value raises BadParameter, which DemoErrorMiddleware turns into a 400 with a JSON
+message, so the sync and the async view of a pair reject exactly the same input.
+"""
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+
+from views_demo.errors import BadParameter
+
+
+@dataclass(frozen=True)
+class IntParam:
+    """A whole-number query parameter with a default and documented bounds."""
+
+    name: str
+    default: int
+    minimum: int
+    maximum: int
+    help: str
+
+    def parse(self, request: HttpRequest) -> int:
+        values = request.GET.getlist(self.name)
+        if not values:
+            return self.default
+        if len(values) > 1:
+            raise BadParameter(f"{self.name} was given {len(values)} times; give it once")
+        raw = values[0].strip()
+        # isascii() rejects digits from other scripts (Arabic-Indic "10"), which int() would accept.
+        if not raw:
+            raise BadParameter(f"{self.name} is empty; {self.describe()}")
+        if not (raw.isascii() and raw.lstrip("-").isdigit()):
+            raise BadParameter(f"{self.name}={values[0]!r} is not a whole number; {self.describe()}")
+        value = int(raw)
+        if not self.minimum <= value <= self.maximum:
+            raise BadParameter(f"{self.name}={value} is out of range; {self.describe()}")
+        return value
+
+    def describe(self) -> str:
+        return f"{self.name} must be a whole number from {self.minimum} to {self.maximum}"
+
+
+DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
+N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
+
+
+def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:
+    """Return the named values of `params` read from the query string."""
+    return {param.name: param.parse(request) for param in params}
