@@ -2,8 +2,9 @@
 The ASGI application: Django, the slow upstream at /upstream, and a lifespan handler.
 
 Django's ASGIHandler serves only HTTP, so this module answers the ASGI lifespan itself:
-at startup it opens the AsyncClient the async views share on this event loop, and at
-shutdown it closes it (and the sync twins' client).
+at startup it opens the AsyncClient the async views share on this event loop and starts
+the loop-lag monitor (looplag.py); at shutdown it stops both and closes the sync twins'
+client.
 
     uvicorn asyncdemo.asgi:application
 """
@@ -18,7 +19,7 @@ django_application = get_asgi_application()
 
 from asgiref.sync import sync_to_async  # noqa: E402
 
-from views_demo import slow_upstream, upstream  # noqa: E402
+from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
 
 def with_lifespan(app):
@@ -31,8 +32,10 @@ def with_lifespan(app):
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await upstream.aopen_client()
+                looplag.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await looplag.stop()
                 await upstream.aclose_client()
                 await sync_to_async(upstream.close_client)()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -7,8 +7,9 @@ Adding a pair means writing its two views and adding one Demo here; nothing else
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from views_demo import params, views
+from views_demo import params
 from views_demo.params import IntParam
+from views_demo.views import http
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,14 @@ DEMOS: list[Demo] = [
         topic="HTTP",
         title="Hello",
         lesson="With no I/O to wait on, async buys nothing: this is the framework's own cost.",
-        views=(views.sync_hello, views.async_hello),
+        views=(http.sync_hello, http.async_hello),
     ),
     Demo(
         slug="upstream",
         topic="HTTP",
         title="One upstream call",
         lesson="One call takes the same time either way; async frees the worker while it waits.",
-        views=(views.sync_upstream, views.async_upstream),
+        views=(http.sync_upstream, http.async_upstream),
         params=(params.DELAY,),
         sample={"delay": 50},
     ),
@@ -55,7 +56,7 @@ DEMOS: list[Demo] = [
         topic="HTTP",
         title="Fan-out",
         lesson="K calls take K·D one after another, but about D at once on the event loop or a thread pool.",
-        views=(views.sync_fanout, views.async_fanout, views.sync_fanout_threaded),
+        views=(http.sync_fanout, http.async_fanout, http.sync_fanout_threaded),
         params=(params.N, params.DELAY),
         sample={"n": 5, "delay": 50},
     ),

@@ -9,5 +9,6 @@ app_name = "views_demo"
 
 urlpatterns = [
     path("", lab.index, name="index"),
+    path("lab/loop-lag/", lab.loop_lag, name="loop_lag"),
     *(path(f"demo/{view.__name__}/", view, name=view.__name__) for demo in DEMOS for view in demo.views),
 ]

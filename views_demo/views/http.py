@@ -1,7 +1,7 @@
 """
-The twin views. Each sync_<name> view sits right above its async_<name> twin, and their
-bodies differ only where async differs: `async def`, `await` and the upstream helper.
-Everything else (parsing, shaping the answer) is shared, in params.py and respond().
+HTTP pairs: views that wait on the slow upstream. The twins differ only in `async def`,
+`await` and the upstream helper they call; parsing (params.py) and shaping the answer
+(responses.py) are shared.
 """
 
 import time
@@ -9,21 +9,7 @@ import time
 from django.http import HttpRequest, JsonResponse
 
 from views_demo import params, upstream
-
-
-def respond(
-    request: HttpRequest, started: float, *, result: object, args: dict | None = None
-) -> JsonResponse:
-    """Answer a demo call with its result and the time spent in the view."""
-    return JsonResponse(
-        {
-            "view": request.resolver_match.url_name,
-            "params": args or {},
-            "result": result,
-            "elapsed_ms": round((time.perf_counter() - started) * 1000, 1),
-        }
-    )
-
+from views_demo.responses import respond
 
 # HTTP: hello, the baseline with no I/O
 
