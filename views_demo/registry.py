@@ -7,9 +7,17 @@ Adding a pair means writing its two views and adding one Demo here; nothing else
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.http import HttpResponse
+
 from views_demo import params
 from views_demo.params import IntParam
 from views_demo.views import http
+
+
+def json_result(response: HttpResponse) -> object:
+    """What a JSON demo view answered, leaving out what may differ between twins."""
+    body = response.json()
+    return {"params": body["params"], "result": body["result"]}
 
 
 @dataclass(frozen=True)
@@ -24,9 +32,14 @@ class Demo:
     # a pitfall's first view is the wrong way and the second the right one.
     views: tuple[Callable, ...]
     params: tuple[IntParam, ...] = ()
-    # Small values the twin tests and the lab start from.
+    # Small values the twin tests and the lab start from (the query, or the form for POST).
     sample: dict[str, int] = field(default_factory=dict)
     pitfall: bool = False
+    # What to watch when running it, and which file to read: shown on the demo's page.
+    observe: str = ""
+    method: str = "GET"
+    # How the twin tests read an answer; a pair's views must all give the same.
+    answer: Callable[[HttpResponse], object] = json_result
 
     @property
     def view_names(self) -> list[str]:
@@ -41,6 +54,8 @@ DEMOS: list[Demo] = [
         title="Hello",
         lesson="With no I/O to wait on, async buys nothing: this is the framework's own cost.",
         views=(http.sync_hello, http.async_hello),
+        observe="Both answer in well under a millisecond; the benchmark's hello scenario shows each "
+        "server's overhead per request. Read views_demo/views/http.py.",
     ),
     Demo(
         slug="upstream",
@@ -50,6 +65,9 @@ DEMOS: list[Demo] = [
         views=(http.sync_upstream, http.async_upstream),
         params=(params.DELAY,),
         sample={"delay": 50},
+        observe="Both take about `delay` ms. The difference is what the server does meanwhile: the sync "
+        "view holds a thread, the async one gives the event loop to other requests. Read "
+        "views_demo/upstream.py for the clients.",
     ),
     Demo(
         slug="fanout",
@@ -59,6 +77,8 @@ DEMOS: list[Demo] = [
         views=(http.sync_fanout, http.async_fanout, http.sync_fanout_threaded),
         params=(params.N, params.DELAY),
         sample={"n": 5, "delay": 50},
+        observe="sync_fanout takes n·delay; async_fanout and sync_fanout_threaded take about one delay. "
+        "Compare upstream.fanout, fanout_threaded and afanout in views_demo/upstream.py.",
     ),
 ]
 
