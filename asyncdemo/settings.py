@@ -107,5 +107,10 @@ LOGGING = {
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8000/upstream")
 # Seconds before an upstream call gives up with 504; above the largest delay a demo accepts.
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "15"))
-# Connections each client may open to the upstream at once; more calls wait their turn.
+# Connections each client may open to the upstream at once (the process-wide cap for the
+# sync twins, and for the async twins on each event loop); more calls wait their turn.
 UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200"))
+# Upstream calls one fan-out request may have in flight at once; the rest queue.
+FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))
+# The largest upstream answer the views read, in bytes; a larger one gives 502.
+UPSTREAM_MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY", str(1024 * 1024)))

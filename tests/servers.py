@@ -1,6 +1,7 @@
 """Real servers for the tests, started on 127.0.0.1 and stopped when done."""
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -8,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,15 @@ def open_sockets() -> int:
         with contextlib.suppress(OSError):  # the fd listdir itself used is gone by now
             count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
     return count
+
+
+def settles(measure: Callable[[], object], expected: object, timeout: float = 2.0) -> bool:
+    """Return whether measure() comes to equal `expected` within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (value := measure()) != expected and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.02)
+    return value == expected
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> None:

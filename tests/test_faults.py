@@ -57,3 +57,23 @@ def test_connection_reset_mid_body_gives_502(client, settings, upstream_url, nam
     response = get(client, name, delay=0)
     assert response.status_code == 502
     assert response.json()["error"].startswith("upstream connection failed")
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_oversized_answer_gives_502(client, settings, upstream_url, name):
+    """An upstream answer over UPSTREAM_MAX_BODY is not read into memory: 502."""
+    settings.UPSTREAM_MAX_BODY = 64 * 1024
+    settings.UPSTREAM_URL = f"{upstream_url}/big"
+    response = get(client, name, delay=0)
+    assert response.status_code == 502
+    assert response.json()["error"] == "upstream answer is larger than the 65536 bytes the views read"
+
+
+@pytest.mark.parametrize("name", UPSTREAM_VIEWS)
+def test_body_dripping_past_the_timeout_gives_504(client, settings, upstream_url, name):
+    """A body whose every chunk comes in time but whose whole takes too long gives 504."""
+    settings.UPSTREAM_TIMEOUT = 0.5  # the drip sends 5 chunks 200 ms apart: 1 s in all
+    settings.UPSTREAM_URL = f"{upstream_url}/drip"
+    response = get(client, name, delay=0)
+    assert response.status_code == 504
+    assert response.json()["error"] == "upstream body took longer than 0.5 s"

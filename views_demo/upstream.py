@@ -22,6 +22,7 @@ import functools
 import json
 import ssl
 import threading
+import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 
@@ -102,7 +103,10 @@ async def aclose_client() -> None:
 
 
 def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(settings.UPSTREAM_TIMEOUT)
+    # connect/read/write each get the full budget; `pool` is None so that calls beyond
+    # UPSTREAM_MAX_CONNECTIONS wait for a free connection instead of failing.
+    budget = settings.UPSTREAM_TIMEOUT
+    return httpx.Timeout(connect=budget, read=budget, write=budget, pool=None)
 
 
 @contextlib.contextmanager
@@ -120,31 +124,77 @@ def _translate_errors():
         raise UpstreamError(f"upstream connection failed ({type(exc).__name__}: {exc})") from exc
 
 
-def _decode(response: httpx.Response) -> dict:
-    if response.status_code >= 400:
-        raise UpstreamError(f"upstream answered {response.status_code}")
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UpstreamError("upstream answered with invalid JSON") from exc
+class _Body:
+    """Collect a response body, enforcing the size cap and the total deadline.
+
+    httpx's timeouts apply to each read, so a body that drips one byte just inside the read
+    timeout would never time out; the deadline bounds the whole answer. It is checked as
+    each chunk arrives, so a stalled upstream is still cut off by the read timeout.
+    """
+
+    def __init__(self, response: httpx.Response):
+        self.response = response
+        self.deadline = time.monotonic() + settings.UPSTREAM_TIMEOUT
+        self.cap = settings.UPSTREAM_MAX_BODY
+        self.chunks: list[bytes] = []
+        self.size = 0
+        if int(response.headers.get("content-length") or 0) > self.cap:
+            self._too_big()
+
+    def take(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.cap:
+            self._too_big()
+        if time.monotonic() > self.deadline:
+            raise UpstreamTimeout(f"upstream body took longer than {settings.UPSTREAM_TIMEOUT:g} s")
+        self.chunks.append(chunk)
+
+    def _too_big(self):
+        raise UpstreamError(f"upstream answer is larger than the {self.cap} bytes the views read")
+
+    def json(self) -> dict:
+        if self.response.status_code >= 400:
+            raise UpstreamError(f"upstream answered {self.response.status_code}")
+        try:
+            return json.loads(b"".join(self.chunks))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UpstreamError("upstream answered with invalid JSON") from exc
 
 
 def _url(endpoint: str) -> str:
     return f"{settings.UPSTREAM_URL.rstrip('/')}/{endpoint}"
 
 
+def get_json(endpoint: str, query: dict) -> dict:
+    """GET an upstream endpoint and return its JSON answer."""
+    with (
+        _translate_errors(),
+        get_client().stream("GET", _url(endpoint), params=query, timeout=_timeout()) as r,
+    ):
+        body = _Body(r)
+        for chunk in r.iter_bytes():
+            body.take(chunk)
+    return body.json()
+
+
+async def aget_json(endpoint: str, query: dict) -> dict:
+    """See get_json()."""
+    with _translate_errors():
+        async with aget_client().stream("GET", _url(endpoint), params=query, timeout=_timeout()) as r:
+            body = _Body(r)
+            async for chunk in r.aiter_bytes():
+                body.take(chunk)
+    return body.json()
+
+
 def delay(*, ms: int) -> dict:
     """Call the upstream once; it answers after `ms` milliseconds."""
-    with _translate_errors():
-        response = get_client().get(_url("delay"), params={"ms": ms}, timeout=_timeout())
-    return _decode(response)
+    return get_json("delay", {"ms": ms})
 
 
 async def adelay(*, ms: int) -> dict:
     """See delay()."""
-    with _translate_errors():
-        response = await aget_client().get(_url("delay"), params={"ms": ms}, timeout=_timeout())
-    return _decode(response)
+    return await aget_json("delay", {"ms": ms})
 
 
 def fanout(*, n: int, ms: int) -> list[dict]:
@@ -153,17 +203,26 @@ def fanout(*, n: int, ms: int) -> list[dict]:
 
 
 def fanout_threaded(*, n: int, ms: int) -> list[dict]:
-    """Call the upstream `n` times at once from a pool of threads: about ms in all."""
-    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="fanout") as pool:
+    """Call the upstream `n` times, at most FANOUT_CONCURRENCY at once, from a pool of threads."""
+    with ThreadPoolExecutor(
+        max_workers=min(n, settings.FANOUT_CONCURRENCY), thread_name_prefix="fanout"
+    ) as pool:
         return list(pool.map(lambda _: delay(ms=ms), range(n)))
 
 
 async def afanout(*, n: int, ms: int) -> list[dict]:
-    """Call the upstream `n` times at once on the event loop: about ms in all."""
+    """Call the upstream `n` times, at most FANOUT_CONCURRENCY at once, on the event loop."""
+    # The semaphore caps what one request may open; the client's pool caps the process.
+    slots = asyncio.Semaphore(settings.FANOUT_CONCURRENCY)
+
+    async def call() -> dict:
+        async with slots:
+            return await adelay(ms=ms)
+
     try:
         # A TaskGroup cancels the other calls as soon as one fails, so none is left running.
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(adelay(ms=ms)) for _ in range(n)]
+            tasks = [group.create_task(call()) for _ in range(n)]
     except ExceptionGroup as failures:
         # Answer like the sync twins, which stop at their first failure.
         raise failures.exceptions[0] from None
