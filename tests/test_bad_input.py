@@ -37,3 +37,24 @@ def test_bounds_are_accepted(client, settings, demo, name, param):
     """The documented minimum is accepted."""
     query = {**demo.sample, param.name: param.minimum}
     assert client.get(reverse(f"views_demo:{name}"), query).status_code == 200
+
+
+@pytest.mark.parametrize(("demo", "name"), [(d, n) for d in DEMOS for n in d.view_names], ids=str)
+def test_wrong_method_gets_405_with_a_reason(client, demo, name):
+    """A method the view does not take gets 405, an Allow header and a JSON reason."""
+    wrong = client.put if demo.method == "POST" else client.post
+    response = wrong(reverse(f"views_demo:{name}"), demo.sample)
+
+    assert response.status_code == 405
+    assert (
+        response.json()["error"]
+        == f"{'PUT' if demo.method == 'POST' else 'POST'} is not allowed here; use {response['Allow']}"
+    )
+    assert demo.method in response["Allow"]
+
+
+def test_unknown_host_gets_400_with_a_reason(client):
+    """A Host header outside ALLOWED_HOSTS gets a JSON 400 naming the host, not an HTML page."""
+    response = client.get(reverse("views_demo:sync_hello"), headers={"host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" in response.json()["error"]

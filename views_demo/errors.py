@@ -8,7 +8,7 @@ a pair raise the same errors, so they fail the same way.
 import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,22 @@ class UpstreamTimeout(UpstreamError):
     status = 504
 
 
+def explain_refused_method(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """Give Django's empty 405 (from require_http_methods) a JSON reason."""
+    if response.status_code != 405 or response.get("Content-Type", "").startswith("application/json"):
+        return response
+    allowed = response["Allow"]
+    reason = f"{request.method} is not allowed here; use {allowed}"
+    return JsonResponse({"error": reason, "status": 405}, status=405, headers={"Allow": allowed})
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
+    """Answer Django's own 400s (an oversized body, a disallowed host) with a JSON reason."""
+    return JsonResponse({"error": str(exception) or "bad request", "status": 400}, status=400)
+
+
 class DemoErrorMiddleware:
-    """Answer DemoError with its status and reason as JSON."""
+    """Answer DemoError with its status and reason as JSON, and explain refused methods."""
 
     sync_capable = True
     async_capable = True
@@ -54,10 +68,10 @@ class DemoErrorMiddleware:
     def __call__(self, request: HttpRequest):
         if self.async_mode:
             return self.__acall__(request)
-        return self.get_response(request)
+        return explain_refused_method(request, self.get_response(request))
 
     async def __acall__(self, request: HttpRequest):
-        return await self.get_response(request)
+        return explain_refused_method(request, await self.get_response(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         if not isinstance(exception, DemoError):
