@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install migrate clean
+.PHONY: run test soak lint format install migrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -30,6 +30,10 @@ run: migrate
 ## Run the whole test suite
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Hold the benchmark's C=100 load for SOAK_SECONDS (60) and check nothing grows
+soak: install
+	$(BIN)/python -m pytest -m soak -s tests/test_soak.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -41,6 +41,17 @@ def settles(measure: Callable[[], object], expected: object, timeout: float = 2.
     return value == expected
 
 
+def process_figures(pid: int) -> dict[str, int]:
+    """Return a process's resident memory (KiB), threads and open file descriptors (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines())
+    return {
+        "rss_kib": int(fields["VmRSS"].split()[0]),
+        "threads": int(fields["Threads"]),
+        "fds": len(os.listdir(f"/proc/{pid}/fd")),
+    }
+
+
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,7 +102,7 @@ def slow_upstream() -> Iterator[str]:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    tmp_path: Path, env: dict[str, str] | None = None
+    tmp_path: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh SQLite database."""
     port = free_port()
@@ -108,6 +119,6 @@ def uvicorn_server(
         env={**os.environ, **env},
         check=True,
     )
-    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port)]
+    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port), *options]
     with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
         yield url, process
