@@ -45,6 +45,17 @@ class IntParam:
 
 DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
 N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
+# The task's upstream wait: the view itself does not wait it, so a fault is the task's, not the view's.
+TASK_DELAY = IntParam(
+    "delay", default=500, minimum=0, maximum=10_000, help="upstream wait inside the task, in ms"
+)
+FAIL = IntParam(
+    "fail", default=0, minimum=0, maximum=1, help="1 makes the upstream answer 503, so the work fails"
+)
+# Capped at 2 s: a view that blocks the event loop freezes the whole server that long.
+BLOCK = IntParam(
+    "delay", default=500, minimum=0, maximum=2_000, help="time the view waits, in ms (at most 2 s)"
+)
 
 
 def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:

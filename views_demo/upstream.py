@@ -147,6 +147,22 @@ async def adelay(*, ms: int) -> dict:
     return _decode(response)
 
 
+def status(*, code: int, ms: int) -> dict:
+    """Call the upstream once; it answers with status `code` after `ms` milliseconds."""
+    with _translate_errors():
+        response = get_client().get(_url("status"), params={"code": code, "ms": ms}, timeout=_timeout())
+    return _decode(response)
+
+
+async def astatus(*, code: int, ms: int) -> dict:
+    """See status()."""
+    with _translate_errors():
+        response = await aget_client().get(
+            _url("status"), params={"code": code, "ms": ms}, timeout=_timeout()
+        )
+    return _decode(response)
+
+
 def fanout(*, n: int, ms: int) -> list[dict]:
     """Call the upstream `n` times, one after another: about n * ms in all."""
     return [delay(ms=ms) for _ in range(n)]
@@ -168,3 +184,17 @@ async def afanout(*, n: int, ms: int) -> list[dict]:
         # Answer like the sync twins, which stop at their first failure.
         raise failures.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+# Pitfall
+
+
+async def adelay_with_new_client_badly(*, ms: int) -> dict:
+    """adelay() the wrong way: with a client built for this one call (views/pitfalls.py says why)."""
+    # Pitfall: every call builds an AsyncClient: a new SSL context (the CA bundle parsed
+    # again, the bulk of the cost), a new connection pool and a new TCP connection, all
+    # thrown away when the call returns. aget_client() pays that once per event loop.
+    async with httpx.AsyncClient(limits=_limits(keepalive=False)) as client:
+        with _translate_errors():
+            response = await client.get(_url("delay"), params={"ms": ms}, timeout=_timeout())
+    return _decode(response)
