@@ -45,7 +45,8 @@ class IntParam:
 
 DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
 N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
-# The task's upstream wait: the view itself does not wait it, so a fault is the task's, not the view's.
+# Not DELAY: a view that enqueues never waits on the upstream, so an upstream fault fails the
+# task, not the view (tests/test_faults.py expects every view taking DELAY to answer 502/504).
 TASK_DELAY = IntParam(
     "delay", default=500, minimum=0, maximum=10_000, help="upstream wait inside the task, in ms"
 )
