@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test soak lint format install migrate clean
+.PHONY: run worker test soak lint format install migrate clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -23,9 +23,16 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
-## Serve the project over ASGI on http://$(HOST):$(PORT)/
+## Serve the project over ASGI on http://$(HOST):$(PORT)/, with a task worker beside it
+# The worker runs the tasks the background-work pages enqueue; it stops when the server does.
 run: migrate
+	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT)
+
+## Run only the task worker (for a server started some other way)
+worker: migrate
+	$(BIN)/python manage.py db_worker --no-reload
 
 ## Run the whole test suite
 test: install

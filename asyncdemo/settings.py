@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
     "views_demo",
 ]
 
@@ -113,6 +114,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"views_demo": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}},
 }
+
+# Background work (views_demo/tasks.py): each enqueued task is a row in the database until
+# a worker, `python manage.py db_worker`, runs it and stores its result there.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 # The slow upstream the demo views call. The default is the simulator this same server
 # mounts at /upstream (asgi.py, wsgi.py); the benchmark points it at a separate process.

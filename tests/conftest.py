@@ -15,3 +15,12 @@ def upstream_url():
 @pytest.fixture(autouse=True)
 def _use_test_upstream(settings, upstream_url):
     settings.UPSTREAM_URL = upstream_url
+
+
+@pytest.fixture(autouse=True)
+def _run_tasks_immediately(settings):
+    """Run enqueued tasks inline, so tests need neither a worker nor a database.
+
+    tests/test_tasks.py puts the real, database-backed backend back where it tests it.
+    """
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -66,8 +66,10 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> N
 
 
 @contextlib.contextmanager
-def running(args: list[str], *, probe: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    """Start a server process, wait until `probe` answers, and stop it on exit.
+def running(
+    args: list[str], *, probe: str | None, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """Start a server process, wait until `probe` answers (if given), and stop it on exit.
 
     Its output goes to a file (a pipe nobody reads would fill up and block the server);
     `process.log()` returns what it wrote so far.
@@ -79,7 +81,8 @@ def running(args: list[str], *, probe: str, env: dict[str, str] | None = None) -
         )
     process.log = log_path.read_text
     try:
-        wait_until_up(probe, process)
+        if probe is not None:
+            wait_until_up(probe, process)
         yield process
     finally:
         process.send_signal(signal.SIGINT)
@@ -102,9 +105,13 @@ def slow_upstream() -> Iterator[str]:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    tmp_path: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = ()
+    tmp_path: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = (), *, worker: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh SQLite database."""
+    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh SQLite database.
+
+    With `worker`, a task worker (`manage.py db_worker`) runs beside it on the same database;
+    the server process's `worker` attribute is that process.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -121,4 +128,19 @@ def uvicorn_server(
     )
     args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port), *options]
     with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
-        yield url, process
+        if not worker:
+            yield url, process
+            return
+        # Poll every 0.1 s, not every second, to keep the tests short.
+        work = [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+        ]
+        with running(work, probe=None, env=env) as task_worker:
+            process.worker = task_worker
+            yield url, process

@@ -27,6 +27,12 @@ class BadParameter(DemoError):
     status = 400
 
 
+class TaskNotFound(DemoError):
+    """No background task with that id can be looked up."""
+
+    status = 404
+
+
 class UpstreamError(DemoError):
     """The upstream failed: refused, reset, answered an error status or garbage."""
 

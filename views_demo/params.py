@@ -45,6 +45,18 @@ class IntParam:
 
 DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
 N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
+# Not DELAY: a view that enqueues never waits on the upstream, so an upstream fault fails the
+# task, not the view (tests/test_faults.py expects every view taking DELAY to answer 502/504).
+TASK_DELAY = IntParam(
+    "delay", default=500, minimum=0, maximum=10_000, help="upstream wait inside the task, in ms"
+)
+FAIL = IntParam(
+    "fail", default=0, minimum=0, maximum=1, help="1 makes the upstream answer 503, so the work fails"
+)
+# Capped at 2 s: a view that blocks the event loop freezes the whole server that long.
+BLOCK = IntParam(
+    "delay", default=500, minimum=0, maximum=2_000, help="time the view waits, in ms (at most 2 s)"
+)
 
 
 def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:

@@ -177,10 +177,12 @@ def get_json(endpoint: str, query: dict) -> dict:
     return body.json()
 
 
-async def aget_json(endpoint: str, query: dict) -> dict:
-    """See get_json()."""
+async def aget_json(endpoint: str, query: dict, *, client: httpx.AsyncClient | None = None) -> dict:
+    """See get_json(); `client` is for the pitfall that brings its own."""
     with _translate_errors():
-        async with aget_client().stream("GET", _url(endpoint), params=query, timeout=_timeout()) as r:
+        async with (client or aget_client()).stream(
+            "GET", _url(endpoint), params=query, timeout=_timeout()
+        ) as r:
             body = _Body(r)
             async for chunk in r.aiter_bytes():
                 body.take(chunk)
@@ -195,6 +197,16 @@ def delay(*, ms: int) -> dict:
 async def adelay(*, ms: int) -> dict:
     """See delay()."""
     return await aget_json("delay", {"ms": ms})
+
+
+def status(*, code: int, ms: int) -> dict:
+    """Call the upstream once; it answers with status `code` after `ms` milliseconds."""
+    return get_json("status", {"code": code, "ms": ms})
+
+
+async def astatus(*, code: int, ms: int) -> dict:
+    """See status()."""
+    return await aget_json("status", {"code": code, "ms": ms})
 
 
 def fanout(*, n: int, ms: int) -> list[dict]:
@@ -227,3 +239,15 @@ async def afanout(*, n: int, ms: int) -> list[dict]:
         # Answer like the sync twins, which stop at their first failure.
         raise failures.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+# Pitfall
+
+
+async def adelay_with_new_client_badly(*, ms: int) -> dict:
+    """adelay() the wrong way: with a client built for this one call (views/pitfalls.py says why)."""
+    # Pitfall: every call builds an AsyncClient: a new SSL context (the CA bundle parsed
+    # again, the bulk of the cost), a new connection pool and a new TCP connection, all
+    # thrown away when the call returns. aget_client() pays that once per event loop.
+    async with httpx.AsyncClient(limits=_limits(keepalive=False)) as client:
+        return await aget_json("delay", {"ms": ms}, client=client)

@@ -1,0 +1,73 @@
+"""
+Background work with Django's Tasks framework (django.tasks): the task, and reading its result.
+
+settings.TASKS uses django-tasks-db's DatabaseBackend: enqueue() stores the call as a row,
+and a worker process (`python manage.py db_worker`; `make run` starts one beside the
+server) claims rows one at a time, runs them and stores the return value or the error, so
+a view can answer at once and the reader can ask about the task later by its id.
+
+The fire-and-forget way this replaces, asyncio.create_task, is async_task_badly in
+views/pitfalls.py; it runs afetch_upstream() below, the same work as a coroutine.
+"""
+
+import contextlib
+
+from django.tasks import TaskResult, TaskResultStatus, task
+from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
+
+from views_demo import upstream
+from views_demo.errors import TaskNotFound
+
+
+@task
+def fetch_upstream(*, ms: int, fail: bool) -> dict:
+    """Call the slow upstream once and return its answer; with `fail` it answers 503."""
+    if fail:
+        return upstream.status(code=503, ms=ms)
+    return upstream.delay(ms=ms)
+
+
+async def afetch_upstream(*, ms: int, fail: bool) -> dict:
+    """See fetch_upstream(): the same call, awaited on the event loop."""
+    if fail:
+        return await upstream.astatus(code=503, ms=ms)
+    return await upstream.adelay(ms=ms)
+
+
+@contextlib.contextmanager
+def _found(result_id: str):
+    """Turn a missing (or foreign) task id into a 404, and refuse a backend that keeps no results."""
+    if not fetch_upstream.get_backend().supports_get_result:
+        raise TaskNotFound("the configured task backend keeps no results to look up")
+    try:
+        yield
+    except (TaskResultDoesNotExist, TaskResultMismatch) as exc:
+        raise TaskNotFound(f"no fetch_upstream task has the id {result_id!r}") from exc
+
+
+def get_result(result_id: str) -> TaskResult:
+    """Return the stored state of the fetch_upstream task with this id."""
+    with _found(result_id):
+        return fetch_upstream.get_result(result_id)
+
+
+async def aget_result(result_id: str) -> TaskResult:
+    """See get_result()."""
+    with _found(result_id):
+        return await fetch_upstream.aget_result(result_id)
+
+
+def describe(result: TaskResult) -> dict:
+    """Return what a reader needs to know about a task: its state and its outcome."""
+    return {
+        "id": result.id,
+        "task": result.task.name,
+        "status": result.status,
+        "enqueued_at": result.enqueued_at,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "return_value": result.return_value if result.status == TaskResultStatus.SUCCESSFUL else None,
+        # The exception and its message, not the whole traceback: enough to see what failed
+        # without showing a stranger the server's source paths.
+        "errors": [error.traceback.strip().splitlines()[-1] for error in result.errors],
+    }

@@ -1,0 +1,57 @@
+"""
+Background work pairs: hand slow work to the Tasks framework and answer at once.
+
+sync_enqueue and async_enqueue store a fetch_upstream task (views_demo/tasks.py) for the
+worker and answer with its id and the URL of its status; the status twins read it back.
+The twins differ only in `enqueue`/`aenqueue` and `get_result`/`aget_result`.
+"""
+
+import time
+
+from django.http import HttpRequest, JsonResponse
+from django.tasks import TaskResult
+from django.urls import reverse
+
+from views_demo import params, tasks
+from views_demo.responses import respond
+
+# Each twin links to the status view of its own mode.
+SYNC_STATUS = "views_demo:sync_task_status"
+ASYNC_STATUS = "views_demo:async_task_status"
+
+
+def answer(result: TaskResult, status_view: str) -> dict:
+    """Describe a task and link to the status view that reads it again."""
+    return {**tasks.describe(result), "status_url": reverse(status_view, args=[result.id])}
+
+
+# Background work: enqueue a task
+
+
+def sync_enqueue(request: HttpRequest) -> JsonResponse:
+    started = time.perf_counter()
+    args = params.parse(request, params.TASK_DELAY, params.FAIL)
+    result = tasks.fetch_upstream.enqueue(ms=args["delay"], fail=bool(args["fail"]))
+    return respond(request, started, result=answer(result, SYNC_STATUS), args=args)
+
+
+async def async_enqueue(request: HttpRequest) -> JsonResponse:
+    started = time.perf_counter()
+    args = params.parse(request, params.TASK_DELAY, params.FAIL)
+    result = await tasks.fetch_upstream.aenqueue(ms=args["delay"], fail=bool(args["fail"]))
+    return respond(request, started, result=answer(result, ASYNC_STATUS), args=args)
+
+
+# Background work: a task's status and result, by id
+
+
+def sync_task_status(request: HttpRequest, result_id: str) -> JsonResponse:
+    started = time.perf_counter()
+    result = tasks.get_result(result_id)
+    return respond(request, started, result=answer(result, SYNC_STATUS))
+
+
+async def async_task_status(request: HttpRequest, result_id: str) -> JsonResponse:
+    started = time.perf_counter()
+    result = await tasks.aget_result(result_id)
+    return respond(request, started, result=answer(result, ASYNC_STATUS))
