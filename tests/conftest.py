@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from tests import servers
 from views_demo import upstream
@@ -15,3 +16,9 @@ def upstream_url():
 @pytest.fixture(autouse=True)
 def _use_test_upstream(settings, upstream_url):
     settings.UPSTREAM_URL = upstream_url
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache: the cache pair's keys do not vary with the upstream."""
+    cache.clear()

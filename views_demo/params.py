@@ -45,6 +45,9 @@ class IntParam:
 
 DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
 N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
+CHUNKS = IntParam("chunks", default=5, minimum=1, maximum=100, help="chunks the upstream drips")
+EVENTS = IntParam("events", default=5, minimum=1, maximum=100, help="server-sent events to push")
+INTERVAL = IntParam("interval", default=500, minimum=0, maximum=5_000, help="ms between chunks or events")
 
 
 def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:

@@ -3,12 +3,14 @@
 from django.urls import path
 
 from views_demo import lab
-from views_demo.registry import DEMOS
+from views_demo.registry import DEMOS, view_name
 
 app_name = "views_demo"
 
 urlpatterns = [
     path("", lab.index, name="index"),
     path("lab/loop-lag/", lab.loop_lag, name="loop_lag"),
-    *(path(f"demo/{view.__name__}/", view, name=view.__name__) for demo in DEMOS for view in demo.views),
+    path("lab/event-loop/", lab.event_loop, name="event_loop"),
+    path("lab/async-under-wsgi/", lab.async_under_wsgi, name="async_under_wsgi"),
+    *(path(f"demo/{view_name(view)}/", view, name=view_name(view)) for demo in DEMOS for view in demo.views),
 ]
