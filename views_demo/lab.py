@@ -34,6 +34,11 @@ async def loop_lag(request: HttpRequest) -> JsonResponse:
     )
 
 
+async def tasks(request: HttpRequest) -> JsonResponse:
+    """Count the tasks on the event loop serving this request, its own included."""
+    return JsonResponse({"server": server_mode(request), "tasks": len(asyncio.all_tasks())})
+
+
 # Async views under WSGI: one event loop per request
 
 # Loops get a number the first time they serve a request. id() would not do: a loop that has
