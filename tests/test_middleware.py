@@ -37,6 +37,14 @@ async def test_async_view_under_the_async_client(async_client):
     assert found["app"] >= found["upstream"]
 
 
+@pytest.mark.asyncio
+async def test_sync_view_under_the_async_client(async_client):
+    """A sync view under ASGI runs in a thread; the context variable follows it there."""
+    found = timing(await async_client.get(reverse("views_demo:sync_upstream"), {"delay": 100}))
+    assert found["calls"] == 1
+    assert found["upstream"] >= 100
+
+
 @pytest.mark.parametrize("name", ["async_fanout", "sync_fanout_threaded"])
 def test_overlapping_calls_count_once(client, name):
     """Five concurrent 100 ms calls are five calls but about 100 ms of waiting, not 500."""

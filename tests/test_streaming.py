@@ -137,3 +137,14 @@ def test_sync_stream_under_asgi_reads_on_after_a_disconnect(server):
     time.sleep(0.5)
     assert open_drips(url) == 1, "the upstream drip should still be read by the held thread"
     assert eventually(lambda: open_drips(url) == 0, timeout=5)
+
+
+def test_upstream_fault_under_uvicorn_cuts_the_stream(tmp_path):
+    """With the upstream down, both twins start a 200 and drop it: the client sees an incomplete body."""
+    broken = {"UPSTREAM_URL": f"http://127.0.0.1:{free_port()}"}
+    with servers.uvicorn_server(tmp_path, env=broken) as (url, _):
+        for name in STREAMS:
+            with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+                httpx.get(
+                    url + reverse(f"views_demo:{name}"), params={"chunks": 2, "interval": 0}, timeout=10
+                )

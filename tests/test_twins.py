@@ -14,10 +14,10 @@ def call(client, demo, name):
 
 
 # A pair behind login_required is called by a logged-in user, who lives in the database.
-LOGGED_IN = [pytest.param(demo, marks=pytest.mark.django_db if demo.login else ()) for demo in PAIRS]
+TWIN_CASES = [pytest.param(demo, marks=pytest.mark.django_db if demo.login else ()) for demo in PAIRS]
 
 
-@pytest.mark.parametrize("demo", LOGGED_IN, ids=lambda demo: demo.slug)
+@pytest.mark.parametrize("demo", TWIN_CASES, ids=lambda demo: demo.slug)
 def test_twins_give_the_same_result(client, django_user_model, demo):
     """Each view of a pair returns 200 and the same answer for the same input."""
     if demo.login:

@@ -249,6 +249,10 @@ def drip(*, chunks: int, interval_ms: int) -> Iterator[bytes]:
     The request goes out at the first step, not when drip() is called, so it runs wherever
     the body is read (under WSGI Django reads an async stream in a loop of its own, after the
     view's loop has gone). Closing the generator closes the upstream response.
+
+    A fault can only cut the stream short: the 200 and its headers have gone out, so the
+    UpstreamError propagates, the server drops the connection, and the client sees an
+    incomplete body rather than a complete wrong one.
     """
     query = {"chunks": chunks, "interval_ms": interval_ms}
     try:
