@@ -1,5 +1,6 @@
-"""Streaming: what each twin sends, how it streams under ASGI, and what a disconnect stops."""
+"""Streaming: what each twin sends, how it streams under ASGI and WSGI, and what a disconnect stops."""
 
+import sys
 import time
 
 import httpx
@@ -148,3 +149,45 @@ def test_upstream_fault_under_uvicorn_cuts_the_stream(tmp_path):
                 httpx.get(
                     url + reverse(f"views_demo:{name}"), params={"chunks": 2, "interval": 0}, timeout=10
                 )
+
+
+# Under runserver (WSGI), it is the other way round
+
+
+@pytest.fixture(scope="module")
+def wsgi_server(tmp_path_factory):
+    port = servers.free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"UPSTREAM_URL": f"{url}/upstream", "SQLITE_PATH": str(tmp_path_factory.mktemp("wsgi") / "db")}
+    args = [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"]
+    with servers.running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
+        yield url, process
+
+
+def test_sync_stream_under_wsgi_streams(wsgi_server):
+    """Under runserver the sync twin sends each chunk as it comes."""
+    url, _ = wsgi_server
+    waited, body = first_chunk_after(url, "sync_stream", chunks=5, interval=300)
+    assert body.count("chunk") == 5
+    assert waited < 1.2
+
+
+def test_async_stream_under_wsgi_arrives_all_at_once(wsgi_server):
+    """Under runserver Django reads the async twin's iterator whole, in a loop of its own, and warns."""
+    url, process = wsgi_server
+    waited, body = first_chunk_after(url, "async_stream", chunks=5, interval=100)
+    assert body.count("chunk") == 5
+    assert waited >= 0.5
+    assert "StreamingHttpResponse must consume asynchronous iterators" in process.log()
+
+
+def test_disconnect_under_wsgi_closes_the_sync_stream(wsgi_server):
+    """A client leaving makes runserver's next write fail; it closes the generator and the upstream call."""
+    url, process = wsgi_server
+    query = {"chunks": 100, "interval": 100}  # 10 s if left to run
+    with httpx.stream("GET", url + reverse("views_demo:sync_stream"), params=query, timeout=10) as response:
+        chunks = response.iter_text()
+        assert next(chunks).startswith("chunk 0")
+        assert open_drips(url) == 1
+    assert eventually(lambda: open_drips(url) == 0, timeout=3)
+    assert "stream closed before its end: the upstream response is closed" in process.log()
