@@ -1,6 +1,12 @@
 """Auth pairs: request.user and request.auser() agree; login_required guards both modes alike."""
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import SynchronousOnlyOperation
+from django.http import HttpResponse
+from django.test import RequestFactory
 from django.urls import reverse
 
 WHOAMI = ["sync_whoami", "async_whoami"]
@@ -55,6 +61,22 @@ async def test_async_profile_under_asgi(async_client, django_user_model):
     response = await async_client.get(url)
     assert response.status_code == 200
     assert response.json()["result"]["username"] == "linus"
+
+
+# As above: the session is written by async code, on another connection than the test's.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_request_user_in_async_code_is_refused(async_client, django_user_model):
+    """With a session to load, reading request.user on the event loop raises; auser() works."""
+    await async_client.aforce_login(await django_user_model.objects.acreate(username="barbara"))
+    request = RequestFactory().get("/")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = async_client.cookies[settings.SESSION_COOKIE_NAME].value
+    SessionMiddleware(HttpResponse).process_request(request)
+    AuthenticationMiddleware(HttpResponse).process_request(request)
+
+    with pytest.raises(SynchronousOnlyOperation):
+        request.user.is_authenticated  # noqa: B018 - the lazy load is what raises
+    assert (await request.auser()).get_username() == "barbara"
 
 
 def test_login_page_renders(client):

@@ -65,4 +65,5 @@ async def event_loop(request: HttpRequest) -> JsonResponse:
 
 
 def async_under_wsgi(request: HttpRequest) -> HttpResponse:
+    """Explain why each async view under WSGI runs in an event loop of its own."""
     return render(request, "views_demo/async_under_wsgi.html")

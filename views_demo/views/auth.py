@@ -2,9 +2,9 @@
 Auth pairs: who is asking, read with request.user or `await request.auser()`.
 
 request.user is lazy: the first access loads the session and the user from the database,
-which is sync I/O, so an async view must not touch it (Django raises
-SynchronousOnlyOperation). AuthenticationMiddleware gives every request an auser()
-coroutine that does the same loading with the async ORM.
+which is sync I/O, so an async view must not touch it: once the request has a session,
+Django raises SynchronousOnlyOperation (tests/test_auth.py shows it). AuthenticationMiddleware
+gives every request an auser() coroutine that does the same loading with the async ORM.
 
 login_required works on both: on an async view it awaits request.auser() before the view
 runs, then hands its sync is_authenticated test to sync_to_async, one thread hop a request.
