@@ -132,7 +132,7 @@ def test_disconnect_cancels_the_async_stream_and_its_upstream_call(server):
 def test_sync_stream_under_asgi_reads_on_after_a_disconnect(server):
     """The sync twin's thread cannot be cancelled: it reads the upstream to the end of the drip."""
     url, _ = server
-    query = {"chunks": 20, "interval": 100}  # 2 s
+    query = {"chunks": 30, "interval": 100}  # 3 s
     with httpx.stream("GET", url + reverse("views_demo:sync_stream"), params=query, timeout=10):
         assert eventually(lambda: open_drips(url) == 1, timeout=3)
     time.sleep(0.5)
