@@ -69,12 +69,12 @@ def test_generic_page_lists_the_answers(client):
 
 
 @pytest.mark.parametrize(
-    ("name", "at_least", "below"), [("sync_fanout_page", 500, None), ("async_fanout_page", 100, 500)]
+    ("name", "at_least", "below"), [("sync_fanout_page", 1000, None), ("async_fanout_page", 200, 1000)]
 )
 def test_generic_page_time(client, name, at_least, below):
-    """Five 100 ms calls: the sync page waits for each in turn, the async one for about one."""
+    """Five 200 ms calls: the sync page waits for each in turn, the async one for fewer than five."""
     started = time.perf_counter()
-    assert client.get(reverse(f"views_demo:{name}"), {"n": 5, "delay": 100}).status_code == 200
+    assert client.get(reverse(f"views_demo:{name}"), {"n": 5, "delay": 200}).status_code == 200
     elapsed = (time.perf_counter() - started) * 1000
     assert elapsed >= at_least
     assert below is None or elapsed < below
