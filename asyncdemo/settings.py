@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that its `app` time covers every other middleware too.
+    "views_demo.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -105,6 +107,16 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# login_required sends anonymous users to LOGIN_URL (Django's LoginView, asyncdemo/urls.py).
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "views_demo:index"
+LOGOUT_REDIRECT_URL = "views_demo:index"
+
+# One in-memory cache per process: enough for the cache pair on a laptop. Each uvicorn or
+# gunicorn worker process then has its own; to share one, point this at Redis
+# (django.core.cache.backends.redis.RedisCache) or Memcached.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "asyncdemo"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

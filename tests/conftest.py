@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from tests import servers
 from views_demo import upstream
@@ -24,3 +25,9 @@ def _run_tasks_immediately(settings):
     tests/test_tasks.py puts the real, database-backed backend back where it tests it.
     """
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache: the cache pair's keys do not vary with the upstream."""
+    cache.clear()

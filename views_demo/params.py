@@ -57,6 +57,9 @@ FAIL = IntParam(
 BLOCK = IntParam(
     "delay", default=500, minimum=0, maximum=2_000, help="time the view waits, in ms (at most 2 s)"
 )
+CHUNKS = IntParam("chunks", default=5, minimum=1, maximum=100, help="chunks the upstream drips")
+EVENTS = IntParam("events", default=5, minimum=1, maximum=100, help="server-sent events to push")
+INTERVAL = IntParam("interval", default=500, minimum=0, maximum=5_000, help="ms between chunks or events")
 
 
 def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:

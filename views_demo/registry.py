@@ -4,14 +4,28 @@ The one list of demos. URLs, the lab pages, the twin tests and the benchmark all
 Adding a pair means writing its two views and adding one Demo here; nothing else.
 """
 
-from collections.abc import Callable
+import re
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 
+from asgiref.sync import async_to_sync
 from django.http import HttpResponse
 
 from views_demo import params
 from views_demo.params import IntParam
-from views_demo.views import http, pitfalls, tasks
+from views_demo.views import auth, cache, classes, http, pitfalls, streaming, tasks
+
+
+def view_name(view: Callable) -> str:
+    """Name a view for its URL: a function's name, or a view class's name in snake_case.
+
+    as_view() returns a function called `view` that keeps its class in `view_class`, so
+    SyncUpstreamView.as_view() is named sync_upstream_view.
+    """
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return view.__name__
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", view_class.__name__).lower()
 
 
 def json_result(response: HttpResponse) -> object:
@@ -28,6 +42,33 @@ def task_answer(response: HttpResponse) -> object:
         "params": body["params"],
         **{key: result[key] for key in ("task", "status", "return_value", "errors")},
     }
+
+
+async def _ajoin(chunks: AsyncIterable[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
+
+
+def body_text(response) -> str:
+    """The whole body, streamed or not, from Django's test client or an httpx response.
+
+    Django's sync test client hands an async view's stream back unread, as an async iterator
+    (streaming_content); reading it takes an event loop, as a WSGI server would start one.
+    """
+    if not getattr(response, "streaming", False):
+        return response.text
+    if response.is_async:
+        return async_to_sync(_ajoin)(response.streaming_content).decode()
+    return b"".join(response.streaming_content).decode()
+
+
+def streamed(response) -> object:
+    """What a streaming view sent: its content type and its whole body."""
+    return {"content_type": response.headers["Content-Type"], "body": body_text(response)}
+
+
+def page_main(response) -> str:
+    """The <main> of an HTML page: the part twins render alike (not their name or timing)."""
+    return re.search(r"<main>(.*)</main>", body_text(response), re.DOTALL).group(1)
 
 
 @dataclass(frozen=True)
@@ -50,10 +91,12 @@ class Demo:
     method: str = "GET"
     # How the twin tests read an answer; a pair's views must all give the same.
     answer: Callable[[HttpResponse], object] = json_result
+    # The views need a logged-in user; anonymous requests are sent to the login page.
+    login: bool = False
 
     @property
     def view_names(self) -> list[str]:
-        return [view.__name__ for view in self.views]
+        return [view_name(view) for view in self.views]
 
 
 DEMOS: list[Demo] = [
@@ -89,6 +132,94 @@ DEMOS: list[Demo] = [
         sample={"n": 5, "delay": 50},
         observe="sync_fanout takes n·delay; async_fanout and sync_fanout_threaded take about one delay. "
         "Compare upstream.fanout, fanout_threaded and afanout in views_demo/upstream.py.",
+    ),
+    # Streaming: responses sent while they are produced
+    Demo(
+        slug="stream",
+        topic="Streaming",
+        title="Relaying a slow stream",
+        lesson="Under ASGI only the async twin streams; a client leaving cancels it and `finally` cleans up.",
+        views=(streaming.sync_stream, streaming.async_stream),
+        params=(params.CHUNKS, params.INTERVAL),
+        sample={"chunks": 3, "interval": 20},
+        answer=streamed,
+        observe="Run `curl -N` on each under uvicorn: async_stream prints a chunk every interval, "
+        "sync_stream prints nothing until the end (Django reads a sync iterator whole, in a thread, and "
+        "warns). Press Ctrl-C mid-stream: the async view is cancelled and closes the upstream response at "
+        "once (the server logs it; /upstream/stats shows no open drip), while the sync twin's thread reads "
+        "on to the end. Under WSGI it is the other way round. Read views_demo/views/streaming.py and "
+        "upstream.drip/adrip.",
+    ),
+    Demo(
+        slug="events",
+        topic="Streaming",
+        title="Server-sent events",
+        lesson="An open event stream costs the async twin a suspended coroutine and the sync twin a thread.",
+        views=(streaming.sync_events, streaming.async_events),
+        params=(params.EVENTS, params.INTERVAL),
+        sample={"events": 3, "interval": 20},
+        answer=streamed,
+        observe="Open async_events in a browser or with `curl -N`: one `tick` event arrives every interval. "
+        "Under ASGI sync_events sends them all at once at the end; under WSGI it streams but holds a "
+        "worker thread per listener. Read views_demo/views/streaming.py.",
+    ),
+    # Class-based views
+    Demo(
+        slug="class-view",
+        topic="Class-based views",
+        title="A View class",
+        lesson="A class is async when all its handlers are `async def`; mixing the two modes is an error.",
+        views=(classes.SyncUpstreamView.as_view(), classes.AsyncUpstreamView.as_view()),
+        params=(params.DELAY,),
+        sample={"delay": 50},
+        observe="Both answer like the upstream pair. Send OPTIONS or POST: Django's own options() and 405 "
+        "follow the class's mode. The query is read in setup(), shared by a mixin. Read "
+        "views_demo/views/classes.py.",
+    ),
+    Demo(
+        slug="generic-view",
+        topic="Class-based views",
+        title="A generic TemplateView",
+        lesson="A generic view turns async by overriding its handler with `async def`; the rest stays sync.",
+        views=(classes.SyncFanoutPage.as_view(), classes.AsyncFanoutPage.as_view()),
+        params=(params.N, params.DELAY),
+        sample={"n": 3, "delay": 50},
+        answer=page_main,
+        observe="Both render the same page; the footer shows the time: about n·delay for the sync class, "
+        "one delay for the async one. Read views_demo/views/classes.py.",
+    ),
+    # Auth
+    Demo(
+        slug="whoami",
+        topic="Auth",
+        title="Who is asking",
+        lesson="An async view reads the user with `await request.auser()`, never the lazy request.user.",
+        views=(auth.sync_whoami, auth.async_whoami),
+        observe="Anonymous, both say so; log in at /accounts/login/ and both name you. Read "
+        "views_demo/views/auth.py.",
+    ),
+    Demo(
+        slug="profile",
+        topic="Auth",
+        title="Login required",
+        lesson="login_required works on async views too: it awaits request.auser() before the view runs.",
+        views=(auth.sync_profile, auth.async_profile),
+        login=True,
+        observe="Anonymous, both redirect to /accounts/login/?next=...; logged in, both answer with your "
+        "username. Create a user with `python manage.py createsuperuser`. Read views_demo/views/auth.py.",
+    ),
+    # Cache
+    Demo(
+        slug="cache",
+        topic="Cache",
+        title="Memoising a slow answer",
+        lesson="cache.aget/aset memoise like get/set; the twins share the cache and its keys.",
+        views=(cache.sync_cached, cache.async_cached),
+        params=(params.DELAY,),
+        sample={"delay": 50},
+        observe="Call one twin twice: the first takes about `delay` ms (X-Cache: miss), the second answers "
+        "at once (X-Cache: hit, Server-Timing: 0 calls); then the other twin hits too. Read "
+        "views_demo/views/cache.py and CACHES in asyncdemo/settings.py.",
     ),
     # Background work: the Tasks framework
     Demo(

@@ -15,11 +15,17 @@ Endpoints (GET, query parameters in milliseconds):
     /big?kb=2048                  answer a JSON body of about that size
     /invalid-json                 answer 200 with a body that is not JSON
     /reset?ms=0                   send half a body, then drop the connection
+    /stats                        answer {"open_drips": N}: drips still being sent
+
+A drip stops as soon as its client disconnects, and /stats shows it: that is how the
+streaming tests prove a cancelled view closed its upstream response.
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +56,27 @@ class Reply:
 
 class BadQuery(ValueError):
     pass
+
+
+class OpenDrips:
+    """How many drips are being sent right now (ASGI tasks and WSGI threads alike)."""
+
+    def __init__(self):
+        self.count = 0
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def open(self):
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+OPEN_DRIPS = OpenDrips()
 
 
 def _int(query: dict[str, list[str]], name: str, default: int, maximum: int) -> int:
@@ -88,6 +115,8 @@ def plan(path: str, query_string: str) -> Reply:
             case ["big", *_]:
                 kb = _int(query, "kb", 1024, MAX_KB)
                 return _json(200, {"padding": "x" * (kb * 1024)})
+            case ["stats"]:
+                return _json(200, {"open_drips": OPEN_DRIPS.count})
             case ["invalid-json", *_]:
                 return Reply(body=b"<html>not json</html>")
             case ["reset", *_]:
@@ -123,10 +152,36 @@ async def app(scope, receive, send):
     await send({"type": "http.response.body", "body": reply.body, "more_body": True})
     if reply.reset:
         raise ConnectionResetError("the slow upstream dropped the connection on purpose")
-    for chunk in reply.chunks:
-        await asyncio.sleep(reply.interval)
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    if reply.chunks:
+        with OPEN_DRIPS.open():
+            await _drip_until_disconnect(reply, receive, send)
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _drip_until_disconnect(reply: Reply, receive, send) -> None:
+    """Send the chunks, stopping as soon as the client disconnects."""
+
+    async def send_chunks():
+        for chunk in reply.chunks:
+            await asyncio.sleep(reply.interval)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def disconnected():
+        # uvicorn silently drops what is sent to a departed client, so ask: after the request
+        # body, receive() returns only when the client has gone (or the response is complete).
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    sender = asyncio.create_task(send_chunks())
+    watcher = asyncio.create_task(disconnected())
+    try:
+        await asyncio.wait([sender, watcher], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, watcher):
+            task.cancel()
+        await asyncio.gather(sender, watcher, return_exceptions=True)
+    if not sender.cancelled() and sender.exception() is not None:
+        raise sender.exception()
 
 
 def mount(prefix: str, app_for_prefix, other_app):
@@ -154,9 +209,12 @@ def wsgi_app(environ, start_response) -> Iterator[bytes]:
     yield reply.body
     if reply.reset:
         raise ConnectionResetError("the slow upstream dropped the connection on purpose")
-    for chunk in reply.chunks:
-        time.sleep(reply.interval)
-        yield chunk
+    if reply.chunks:
+        # The server closes this generator when a write to a departed client fails.
+        with OPEN_DRIPS.open():
+            for chunk in reply.chunks:
+                time.sleep(reply.interval)
+                yield chunk
 
 
 def wsgi_mount(prefix: str, app_for_prefix, other_app):

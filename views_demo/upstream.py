@@ -18,18 +18,24 @@ UpstreamTimeout (504) with a reason.
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import json
+import logging
 import ssl
 import threading
 import time
 import weakref
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import httpx
 from django.conf import settings
 
 from views_demo.errors import UpstreamError, UpstreamTimeout
+
+logger = logging.getLogger(__name__)
 
 # Clients
 
@@ -97,6 +103,61 @@ async def aclose_client() -> None:
     client = _async_clients.pop(asyncio.get_running_loop(), None)
     if client is not None:
         await client.aclose()
+
+
+# Time spent waiting: what the Server-Timing middleware reports.
+
+
+@dataclass
+class UpstreamWait:
+    """How many upstream calls a request made, and how long at least one was in flight.
+
+    Overlapping calls count once: ten concurrent 200 ms calls wait 200 ms, not 2 s. A lock,
+    not the event loop, guards the counts, because the threaded fan-out updates them from
+    several threads at once.
+    """
+
+    calls: int = 0
+    seconds: float = 0.0
+    _in_flight: int = 0
+    _since: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_flight == 0:
+                self._since = time.perf_counter()
+            self._in_flight += 1
+            self.calls += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self.seconds += time.perf_counter() - self._since
+
+
+# A context variable follows the request into sync_to_async threads and into the tasks of a
+# TaskGroup (each gets a copy of the context, holding the same UpstreamWait object).
+_wait: contextvars.ContextVar[UpstreamWait | None] = contextvars.ContextVar("upstream_wait", default=None)
+
+
+@contextlib.contextmanager
+def measure_wait() -> Iterator[UpstreamWait]:
+    """Count the upstream calls made inside this block (and the threads and tasks it starts)."""
+    wait = UpstreamWait()
+    token = _wait.set(wait)
+    try:
+        yield wait
+    finally:
+        _wait.reset(token)
+
+
+def _waiting() -> contextlib.AbstractContextManager:
+    wait = _wait.get()
+    return wait.waiting() if wait is not None else contextlib.nullcontext()
 
 
 # Calls: each sync function has its async twin right below it.
@@ -169,6 +230,7 @@ def get_json(endpoint: str, query: dict) -> dict:
     """GET an upstream endpoint and return its JSON answer."""
     with (
         _translate_errors(),
+        _waiting(),
         get_client().stream("GET", _url(endpoint), params=query, timeout=_timeout()) as r,
     ):
         body = _Body(r)
@@ -179,7 +241,7 @@ def get_json(endpoint: str, query: dict) -> dict:
 
 async def aget_json(endpoint: str, query: dict, *, client: httpx.AsyncClient | None = None) -> dict:
     """See get_json(); `client` is for the pitfall that brings its own."""
-    with _translate_errors():
+    with _translate_errors(), _waiting():
         async with (client or aget_client()).stream(
             "GET", _url(endpoint), params=query, timeout=_timeout()
         ) as r:
@@ -216,10 +278,13 @@ def fanout(*, n: int, ms: int) -> list[dict]:
 
 def fanout_threaded(*, n: int, ms: int) -> list[dict]:
     """Call the upstream `n` times, at most FANOUT_CONCURRENCY at once, from a pool of threads."""
+    # Pool threads do not inherit the caller's context variables: hand each call a copy, so
+    # its wait is still counted (one copy per call, as a context can run in one thread at a time).
+    contexts = [contextvars.copy_context() for _ in range(n)]
     with ThreadPoolExecutor(
         max_workers=min(n, settings.FANOUT_CONCURRENCY), thread_name_prefix="fanout"
     ) as pool:
-        return list(pool.map(lambda _: delay(ms=ms), range(n)))
+        return list(pool.map(lambda context: context.run(delay, ms=ms), contexts))
 
 
 async def afanout(*, n: int, ms: int) -> list[dict]:
@@ -239,6 +304,59 @@ async def afanout(*, n: int, ms: int) -> list[dict]:
         # Answer like the sync twins, which stop at their first failure.
         raise failures.exceptions[0] from None
     return [task.result() for task in tasks]
+
+
+# Streams: the upstream's slow drip, relayed chunk by chunk.
+
+
+def _check_status(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise UpstreamError(f"upstream answered {response.status_code}")
+
+
+def drip(*, chunks: int, interval_ms: int) -> Iterator[bytes]:
+    """Yield the upstream's drip as it arrives: `chunks` chunks, one per `interval_ms`.
+
+    The request goes out at the first step, not when drip() is called, so it runs wherever
+    the body is read (under WSGI Django reads an async stream in a loop of its own, after the
+    view's loop has gone). Closing the generator closes the upstream response.
+
+    A fault can only cut the stream short: the 200 and its headers have gone out, so the
+    UpstreamError propagates, the server drops the connection, and the client sees an
+    incomplete body rather than a complete wrong one.
+    """
+    query = {"chunks": chunks, "interval_ms": interval_ms}
+    try:
+        with (
+            _translate_errors(),
+            get_client().stream("GET", _url("drip"), params=query, timeout=_timeout()) as response,
+        ):
+            _check_status(response)
+            yield from response.iter_bytes()
+    except GeneratorExit:
+        # The server closed the stream early: a WSGI server does so when writing to a departed
+        # client fails. Leaving `with` above has closed the upstream response.
+        logger.info("stream closed before its end: the upstream response is closed")
+        raise
+
+
+async def adrip(*, chunks: int, interval_ms: int) -> AsyncIterator[bytes]:
+    """See drip(). When the client disconnects, Django (5.0+) cancels the task reading this."""
+    query = {"chunks": chunks, "interval_ms": interval_ms}
+    try:
+        with _translate_errors():
+            async with aget_client().stream(
+                "GET", _url("drip"), params=query, timeout=_timeout()
+            ) as response:
+                _check_status(response)
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+    except (asyncio.CancelledError, GeneratorExit):
+        # CancelledError arrives at the `await` inside aiter_bytes(); leaving `async with` above
+        # has closed the upstream response, so the upstream sees its client go. Re-raise: a
+        # swallowed cancellation would leave Django's request task running.
+        logger.info("stream closed before its end: the upstream response is closed")
+        raise
 
 
 # Pitfall

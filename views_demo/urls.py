@@ -4,7 +4,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
 
 from views_demo import lab
-from views_demo.registry import DEMOS
+from views_demo.registry import DEMOS, view_name
 from views_demo.views import tasks
 
 app_name = "views_demo"
@@ -15,13 +15,18 @@ METHODS = {view: demo.method for demo in DEMOS for view in demo.views}
 
 def route(view, method: str):
     """Serve a demo view at /demo/<view name>/, refusing other HTTP methods with 405."""
-    only = require_safe if method == "GET" else require_http_methods([method])
-    return path(f"demo/{view.__name__}/", only(view), name=view.__name__)
+    if not hasattr(view, "view_class"):  # a View class answers OPTIONS and 405 itself
+        only = require_safe if method == "GET" else require_http_methods([method])
+        view = only(view)
+    return path(f"demo/{view_name(view)}/", view, name=view_name(view))
 
 
 urlpatterns = [
     path("", lab.index, name="index"),
     path("lab/loop-lag/", lab.loop_lag, name="loop_lag"),
+    path("lab/tasks/", lab.tasks, name="tasks"),
+    path("lab/event-loop/", lab.event_loop, name="event_loop"),
+    path("lab/async-under-wsgi/", lab.async_under_wsgi, name="async_under_wsgi"),
     *(route(view, method) for view, method in METHODS.items()),
     path(
         "demo/sync_task_status/<str:result_id>/",

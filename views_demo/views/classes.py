@@ -1,0 +1,79 @@
+"""
+Class-based views: a View whose handlers are all sync beside its twin whose handlers are all
+`async def`, and a generic TemplateView pair.
+
+Django decides a class's mode from its handlers (View.view_is_async): all sync or all async,
+or as_view() raises ImproperlyConfigured. The ones Django provides adapt to the class's mode:
+options() and the 405 for a method the class lacks are coroutines in an async class.
+setup() runs before either mode's handler and is plain sync code, so the mode-independent
+part (reading the query) lives there once, in a mixin both twins share.
+"""
+
+import time
+
+from django.http import HttpRequest, JsonResponse
+from django.template.response import TemplateResponse
+from django.views import View
+from django.views.generic import TemplateView
+
+from views_demo import params, upstream
+from views_demo.params import IntParam
+from views_demo.responses import respond
+
+
+class QueryMixin:
+    """Read the query parameters in setup(), before the handler of either mode runs."""
+
+    query: tuple[IntParam, ...] = ()
+
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
+        super().setup(request, *args, **kwargs)
+        self.started = time.perf_counter()
+        # A bad value raises BadParameter here; DemoErrorMiddleware answers 400.
+        self.args = params.parse(request, *self.query)
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+
+# Classes: a View with one handler per HTTP method
+
+
+class SyncUpstreamView(QueryMixin, View):
+    query = (params.DELAY,)
+
+    def get(self, request: HttpRequest) -> JsonResponse:
+        answer = upstream.delay(ms=self.args["delay"])
+        return respond(request, self.started, result=answer, args=self.args)
+
+
+class AsyncUpstreamView(QueryMixin, View):
+    query = (params.DELAY,)
+
+    async def get(self, request: HttpRequest) -> JsonResponse:
+        answer = await upstream.adelay(ms=self.args["delay"])
+        return respond(request, self.started, result=answer, args=self.args)
+
+
+# Classes: a generic view. TemplateView's own get() is sync; the async twin overrides it with
+# `async def`, awaits its I/O, and calls the sync parts (get_context_data, render_to_response),
+# which only build objects. Django renders the TemplateResponse after the view returns, in a
+# thread for an async view (sync_to_async), because a template may load files or query the ORM.
+
+
+class SyncFanoutPage(QueryMixin, TemplateView):
+    template_name = "views_demo/fanout_page.html"
+    query = (params.N, params.DELAY)
+
+    def get(self, request: HttpRequest) -> TemplateResponse:
+        answers = upstream.fanout(n=self.args["n"], ms=self.args["delay"])
+        return self.render_to_response(self.get_context_data(answers=answers))
+
+
+class AsyncFanoutPage(QueryMixin, TemplateView):
+    template_name = "views_demo/fanout_page.html"
+    query = (params.N, params.DELAY)
+
+    async def get(self, request: HttpRequest) -> TemplateResponse:
+        answers = await upstream.afanout(n=self.args["n"], ms=self.args["delay"])
+        return self.render_to_response(self.get_context_data(answers=answers))
