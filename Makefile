@@ -23,8 +23,9 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
-## Serve the project over ASGI on http://$(HOST):$(PORT)/
+## Serve the project over ASGI on http://$(HOST):$(PORT)/, with the demo polls
 run: migrate
+	$(BIN)/python manage.py seed_demo --verbosity 0
 	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT)
 
 ## Run the whole test suite

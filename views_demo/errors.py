@@ -8,7 +8,8 @@ a pair raise the same errors, so they fail the same way.
 import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import SynchronousOnlyOperation
+from django.http import Http404, HttpRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,23 @@ class DemoError(Exception):
 
 class BadParameter(DemoError):
     status = 400
+
+
+class NotFound(DemoError):
+    """No such row: an unknown question, or a choice that is not the question's."""
+
+    status = 404
+
+
+class SyncOrmInAsync(DemoError):
+    """The sync ORM was called on the event loop, and Django refused (SynchronousOnlyOperation).
+
+    Only a labelled pitfall does this on purpose. It is a server-side bug, but it gets its own
+    status, 501, and a JSON reason, so the demo's deliberate failure reads as a lesson and is
+    never mistaken for a crash: nothing in this project answers 500.
+    """
+
+    status = 501
 
 
 class UpstreamError(DemoError):
@@ -60,8 +78,20 @@ class DemoErrorMiddleware:
         return await self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, Http404) and request.resolver_match.namespace == "views_demo":
+            # get_object_or_404() and its twin raise Http404: a demo answers it as JSON too.
+            exception = NotFound(str(exception))
+        elif isinstance(exception, SynchronousOnlyOperation):
+            exception = SyncOrmInAsync(f"SynchronousOnlyOperation: {exception}")
         if not isinstance(exception, DemoError):
             return None
         if isinstance(exception, UpstreamError):
             logger.warning("upstream fault on %s: %s", request.path, exception.reason)
+        elif isinstance(exception, SyncOrmInAsync):
+            logger.error("sync ORM call on the event loop in %s: %s", request.path, exception.reason)
         return JsonResponse({"error": exception.reason, "status": exception.status}, status=exception.status)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """Answer a POST without a valid CSRF token with 403 and the reason as JSON."""
+    return JsonResponse({"error": f"CSRF check failed: {reason}", "status": 403}, status=403)
