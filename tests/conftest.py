@@ -1,5 +1,8 @@
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
 from django.core.management import call_command
+from django.db import connections
 
 from tests import servers
 from views_demo import upstream
@@ -22,3 +25,14 @@ def _use_test_upstream(settings, upstream_url):
 def seeded(db):
     """The demo polls of `manage.py seed_demo` (question 1 has 4 choices), in the test database."""
     call_command("seed_demo", verbosity=0)
+
+
+@pytest_asyncio.fixture
+async def close_connections():
+    """Close, when the test ends, the connections its async code opened in sync_to_async's thread.
+
+    A request would close them when it finishes, but the test client leaves them open, and
+    PostgreSQL cannot drop the test database while one is.
+    """
+    yield
+    await sync_to_async(connections.close_all)()
