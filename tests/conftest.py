@@ -8,6 +8,13 @@ from tests import servers
 from views_demo import upstream
 
 
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['HOST']} {database['NAME']}".rstrip()
+
+
 @pytest.fixture(scope="session")
 def upstream_url():
     """The slow upstream, running as its own process for the whole session."""

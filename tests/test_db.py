@@ -4,9 +4,11 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.core.management import call_command
+from django.db import OperationalError
 from django.urls import reverse
 
 from asyncdemo.settings import database_from_url
+from views_demo import db as units
 from views_demo.db import QUESTIONS_PER_PAGE, aquestion_detail, question_detail
 from views_demo.models import Choice, Question
 from views_demo.registry import BY_SLUG
@@ -172,6 +174,21 @@ def test_vote_for_another_questions_choice_gets_404(client, seeded, name):
     assert response.status_code == 404
     assert response.json()["error"] == f"question 1 has no choice {other.pk}"
     assert all_votes() == before
+
+
+@pytest.mark.parametrize("name", WRITE_VIEWS)
+def test_busy_database_gets_503_json(client, seeded, monkeypatch, name):
+    """A database that stays locked past the busy timeout (or has no free connection) gets 503."""
+
+    def locked(**unit):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(units, "vote", locked)
+    monkeypatch.setattr(units, "avote", sync_to_async(locked))
+    response = post(client, name, question=1, choice=1)
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "database unavailable: database is locked"
 
 
 # The async patterns to copy

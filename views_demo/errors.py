@@ -9,6 +9,7 @@ import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import SynchronousOnlyOperation
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,12 @@ class SyncOrmInAsync(DemoError):
     """
 
     status = 501
+
+
+class DatabaseUnavailable(DemoError):
+    """The database could not serve in time: down, out of pooled connections, or locked too long."""
+
+    status = 503
 
 
 class UpstreamError(DemoError):
@@ -83,10 +90,16 @@ class DemoErrorMiddleware:
             exception = NotFound(str(exception))
         elif isinstance(exception, SynchronousOnlyOperation):
             exception = SyncOrmInAsync(f"SynchronousOnlyOperation: {exception}")
+        elif isinstance(exception, OperationalError):
+            # Overload or an outage, not a bug: SQLite's "database is locked" after the busy
+            # timeout, the pool's timeout waiting for a connection, a server that is down.
+            exception = DatabaseUnavailable(f"database unavailable: {exception}")
         if not isinstance(exception, DemoError):
             return None
         if isinstance(exception, UpstreamError):
             logger.warning("upstream fault on %s: %s", request.path, exception.reason)
+        elif isinstance(exception, DatabaseUnavailable):
+            logger.warning("database fault on %s: %s", request.path, exception.reason)
         elif isinstance(exception, SyncOrmInAsync):
             logger.error("sync ORM call on the event loop in %s: %s", request.path, exception.reason)
         return JsonResponse({"error": exception.reason, "status": exception.status}, status=exception.status)
