@@ -63,3 +63,11 @@ def test_lifespan_runs_at_start_and_stop(tmp_path):
     log = process.log()
     assert "Application startup complete." in log
     assert "Application shutdown complete." in log
+
+
+def test_sync_orm_in_async_view_answers_501_json_under_uvicorn(server):
+    """Under uvicorn too, the labelled pitfall answers 501 naming SynchronousOnlyOperation, not a 500 page."""
+    url, _ = server
+    response = httpx.get(url + reverse("views_demo:async_question_badly"), params={"question": 1}, timeout=5)
+    assert response.status_code == 501
+    assert response.json()["error"].startswith("SynchronousOnlyOperation")
