@@ -23,9 +23,10 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
-## Serve the project over ASGI on http://$(HOST):$(PORT)/, with a task worker beside it
+## Serve the project over ASGI on http://$(HOST):$(PORT)/, with the demo polls and a task worker
 # The worker runs the tasks the background-work pages enqueue; it stops when the server does.
 run: migrate
+	$(BIN)/python manage.py seed_demo --verbosity 0
 	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT)

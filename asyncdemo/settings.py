@@ -6,6 +6,7 @@ Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and, for PostgreSQL, DATABASE
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -14,6 +15,37 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str) -> dict:
+    """Return the DATABASES entry for postgres://user:password@host:port/name?option=value."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured(f"DATABASE_URL must start with postgres://, not {parts.scheme}://")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.removeprefix("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": unquote(parts.hostname or ""),
+        "PORT": str(parts.port or ""),
+        # Under ASGI a request's sync code runs in a thread of its own, and Django keeps a
+        # connection per thread: persistent connections would pile up in threads that never
+        # come back. Django's docs say to turn them off under ASGI and pool instead, and its
+        # pool refuses to start otherwise.
+        "CONN_MAX_AGE": 0,
+        "OPTIONS": {
+            # psycopg_pool's connections, shared by all threads; closing a connection at the
+            # end of a request gives it back. A request waits up to `timeout` seconds for one.
+            "pool": {
+                "min_size": 2,
+                "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+                "timeout": 20,
+            },
+            # Anything after `?` (sslmode=require, ...) goes to psycopg as is.
+            **dict(parse_qsl(parts.query)),
+        },
+    }
 
 
 # Dangerous: DEBUG shows tracebacks to anyone; it is on by default only for a laptop.
@@ -85,12 +117,28 @@ TEMPLATES = [
 WSGI_APPLICATION = "asyncdemo.wsgi.application"
 ASGI_APPLICATION = "asyncdemo.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
+            # Many requests write at once (the vote views), each from a thread of its own.
+            "OPTIONS": {
+                # WAL: readers go on while one writer writes, instead of waiting for it.
+                # synchronous=NORMAL: a commit waits for no fsync; safe in WAL mode, where a power
+                # cut may lose the last commits but never corrupts the file.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                # atomic() begins with BEGIN IMMEDIATE, taking the write lock first. With the
+                # default DEFERRED, two transactions can both read and then both want to write;
+                # SQLite fails one at once with "database is locked", without waiting.
+                "transaction_mode": "IMMEDIATE",
+                # Seconds a writer waits for the lock before "database is locked" (default 5).
+                "timeout": 20,
+            },
+        }
     }
-}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -103,6 +151,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# A POST without a valid CSRF token gets 403 with the reason as JSON, like every demo error.
+CSRF_FAILURE_VIEW = "views_demo.errors.csrf_failure"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,8 +1,19 @@
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connections
 
 from tests import servers
 from views_demo import upstream
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['HOST']} {database['NAME']}".rstrip()
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +42,20 @@ def _run_tasks_immediately(settings):
 def _empty_cache():
     """Start every test with an empty cache: the cache pair's keys do not vary with the upstream."""
     cache.clear()
+
+
+@pytest.fixture
+def seeded(db):
+    """The demo polls of `manage.py seed_demo` (question 1 has 4 choices), in the test database."""
+    call_command("seed_demo", verbosity=0)
+
+
+@pytest_asyncio.fixture
+async def close_connections():
+    """Close, when the test ends, the connections its async code opened in sync_to_async's thread.
+
+    A request would close them when it finishes, but the test client leaves them open, and
+    PostgreSQL cannot drop the test database while one is.
+    """
+    yield
+    await sync_to_async(connections.close_all)()

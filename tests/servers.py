@@ -9,10 +9,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
+import psycopg
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,43 +108,78 @@ def slow_upstream() -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def fresh_database(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Make an empty database of the kind the tests run on; yield the variables that name it.
+
+    SQLite: a new file in `tmp_path`. PostgreSQL (DATABASE_URL is set): a new database beside
+    the one DATABASE_URL names, dropped on exit; the role needs CREATEDB, as for the tests.
+    """
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield {"SQLITE_PATH": str(tmp_path / "server.sqlite3")}
+        return
+    parts = urlsplit(url)
+    name = f"{parts.path.removeprefix('/')}_server_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield {"DATABASE_URL": parts._replace(path=f"/{name}").geturl()}
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
 def uvicorn_server(
     tmp_path: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = (), *, worker: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh SQLite database.
+    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh, seeded database.
 
     With `worker`, a task worker (`manage.py db_worker`) runs beside it on the same database;
     the server process's `worker` attribute is that process.
     """
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        "SQLITE_PATH": str(tmp_path / "server.sqlite3"),
-        "UPSTREAM_URL": f"{url}/upstream",
-        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
-        **(env or {}),
-    }
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        check=True,
-    )
-    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port), *options]
-    with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
-        if not worker:
-            yield url, process
-            return
-        # Poll every 0.1 s, not every second, to keep the tests short.
-        work = [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--no-reload",
-            "--no-startup-delay",
-            "--interval",
-            "0.1",
-        ]
-        with running(work, probe=None, env=env) as task_worker:
-            process.worker = task_worker
-            yield url, process
+    with fresh_database(tmp_path) as database:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {
+            **database,
+            "UPSTREAM_URL": f"{url}/upstream",
+            "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+            **(env or {}),
+        }
+        for command in (["migrate", "--no-input"], ["seed_demo"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command, "--verbosity", "0"],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port), *options]
+        with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
+            if not worker:
+                yield url, process
+                return
+            # Poll every 0.1 s, not every second, to keep the tests short.
+            work = [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                "0.1",
+            ]
+            with running(work, probe=None, env=env) as task_worker:
+                process.worker = task_worker
+                yield url, process
+
+
+def csrf_token(url: str) -> str:
+    """Open the voting form of the server at `url`; return the CSRF token it set as a cookie.
+
+    A POST must send it back twice, as the `csrftoken` cookie and the X-CSRFToken header.
+    """
+    response = httpx.get(f"{url}/demo/sync_poll/", timeout=10)
+    response.raise_for_status()
+    return response.cookies["csrftoken"]

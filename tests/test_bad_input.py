@@ -1,8 +1,9 @@
-"""Bad query parameters get a 400 with a message naming the parameter, from every view."""
+"""Bad parameters get a 400 with a message naming the parameter, from every view, GET or POST."""
 
 import pytest
 from django.urls import reverse
 
+from views_demo.models import Choice
 from views_demo.registry import DEMOS
 
 CASES = [(demo, name, param) for demo in DEMOS for name in demo.view_names for param in demo.params]
@@ -17,26 +18,69 @@ BAD_VALUES = {
     "huge": lambda p: ["9" * 400],
     "unicode digits": lambda p: ["\u0661\u0660"],  # Arabic-Indic "10", which int() accepts
     "exponent": lambda p: ["1e3"],
-    "repeated": lambda p: [str(p.default), str(p.default)],
+    "repeated": lambda p: [str(p.default or p.minimum)] * 2,
 }
+
+
+def send(client, demo, name, data):
+    """Call a view as its demo does: a query string for GET, form fields for POST."""
+    method = client.post if demo.method == "POST" else client.get
+    return method(reverse(f"views_demo:{name}"), data)
+
+
+def all_votes() -> list[tuple[int, int]]:
+    return list(Choice.objects.order_by("id").values_list("id", "votes"))
 
 
 @pytest.mark.parametrize("kind", BAD_VALUES)
 @pytest.mark.parametrize(("demo", "name", "param"), CASES, ids=lambda x: getattr(x, "name", x))
-def test_bad_parameter_gets_400_naming_it(client, demo, name, param, kind):
-    """A bad value is refused with 400 and a JSON reason that names the parameter."""
-    query = {**demo.sample, param.name: BAD_VALUES[kind](param)}
-    response = client.get(reverse(f"views_demo:{name}"), query)
+def test_bad_parameter_gets_400_naming_it(client, seeded, demo, name, param, kind):
+    """A bad value is refused with 400 and a JSON reason that names the parameter; nothing is written."""
+    before = all_votes()
+    response = send(client, demo, name, {**demo.sample, param.name: BAD_VALUES[kind](param)})
 
     assert response.status_code == 400
     assert response.json()["error"].startswith(f"{param.name}")
+    assert all_votes() == before
+
+
+REQUIRED = [(demo, name, param) for demo, name, param in CASES if param.default is None]
+
+
+@pytest.mark.parametrize(("demo", "name", "param"), REQUIRED, ids=lambda x: getattr(x, "name", x))
+def test_missing_required_parameter_gets_400(client, seeded, demo, name, param):
+    """Leaving out a parameter without a default is refused with 400 saying it is required."""
+    before = all_votes()
+    data = {key: value for key, value in demo.sample.items() if key != param.name}
+    response = send(client, demo, name, data)
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"{param.name} is required")
+    assert all_votes() == before
 
 
 @pytest.mark.parametrize(("demo", "name", "param"), CASES, ids=lambda x: getattr(x, "name", x))
-def test_bounds_are_accepted(client, settings, demo, name, param):
-    """The documented minimum is accepted."""
-    query = {**demo.sample, param.name: param.minimum}
-    assert client.get(reverse(f"views_demo:{name}"), query).status_code == 200
+def test_bounds_are_accepted(client, seeded, demo, name, param):
+    """The documented minimum is accepted (a labelled wrong way then fails its own way, not with 400)."""
+    response = send(client, demo, name, {**demo.sample, param.name: param.minimum})
+    if name.endswith("_badly"):
+        assert response.status_code != 400
+    else:
+        assert response.status_code == 200
+
+
+POST_VIEWS = [name for demo in DEMOS if demo.method == "POST" for name in demo.view_names]
+
+
+@pytest.mark.parametrize("name", POST_VIEWS)
+def test_post_views_refuse_get_with_405(client, seeded, name):
+    """A vote sent with GET is refused with 405 naming POST, and counts nothing."""
+    before = all_votes()
+    response = client.get(reverse(f"views_demo:{name}"), {"question": 1, "choice": 1})
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert all_votes() == before
 
 
 @pytest.mark.parametrize(("demo", "name"), [(d, n) for d in DEMOS for n in d.view_names], ids=str)

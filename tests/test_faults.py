@@ -5,13 +5,18 @@ from django.urls import reverse
 
 from tests.servers import free_port
 from views_demo import params
-from views_demo.registry import DEMOS
+from views_demo.models import Choice
+from views_demo.registry import BY_SLUG, DEMOS
 
 UPSTREAM_VIEWS = [name for demo in DEMOS if params.DELAY in demo.params for name in demo.view_names]
+DEMO_OF = {name: demo for demo in DEMOS for name in demo.view_names}
 
 
 def get(client, name, **query):
-    return client.get(reverse(f"views_demo:{name}"), {"n": 3, **query} if "fanout" in name else query)
+    """Call a view as its demo does (POST for a vote), with the demo's sample and `query`."""
+    demo = DEMO_OF[name]
+    send = client.post if demo.method == "POST" else client.get
+    return send(reverse(f"views_demo:{name}"), {**demo.sample, **query})
 
 
 @pytest.mark.parametrize("name", UPSTREAM_VIEWS)
@@ -77,3 +82,12 @@ def test_body_dripping_past_the_timeout_gives_504(client, settings, upstream_url
     response = get(client, name, delay=0)
     assert response.status_code == 504
     assert response.json()["error"] == "upstream body took longer than 0.5 s"
+
+
+@pytest.mark.parametrize("name", BY_SLUG["checked_vote"].view_names)
+def test_upstream_fault_counts_no_vote(client, settings, seeded, upstream_url, name):
+    """When the upstream check fails, the vote that waited for it is not counted."""
+    before = list(Choice.objects.order_by("id").values_list("votes", flat=True))
+    settings.UPSTREAM_URL = f"{upstream_url}/status/503"
+    assert get(client, name, delay=0).status_code == 502
+    assert list(Choice.objects.order_by("id").values_list("votes", flat=True)) == before

@@ -19,17 +19,31 @@ def test_both_twins_answer_over_http(server, demo):
     """Over real HTTP, every view of a pair answers alike: 200 and the same answer, or the login page."""
     url, _ = server
     answers = []
-    for name in demo.view_names:
-        response = httpx.get(url + reverse(f"views_demo:{name}"), params=demo.sample, timeout=10)
-        if demo.login:
-            assert response.status_code == 302
-            answers.append(response.headers["Location"].split("?")[0])
-        else:
-            assert response.status_code == 200, response.text
-            answers.append(demo.answer(response))
+    token = servers.csrf_token(url)
+    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+        for name in demo.view_names:
+            path = reverse(f"views_demo:{name}")
+            if demo.method == "POST":
+                response = client.post(path, data=demo.sample)
+            else:
+                response = client.get(path, params=demo.sample)
+            if demo.login:
+                assert response.status_code == 302
+                answers.append(response.headers["Location"].split("?")[0])
+            else:
+                assert response.status_code == 200, response.text
+                answers.append(demo.answer(response))
     assert answers == [answers[0]] * len(answers)
     if demo.login:
         assert answers[0] == reverse("login")
+
+
+def test_vote_without_csrf_token_gets_403_json(server):
+    """A vote posted without the CSRF cookie and token is refused with 403 and a JSON reason."""
+    url, _ = server
+    response = httpx.post(url + reverse("views_demo:async_vote"), data={"question": 1, "choice": 1})
+    assert response.status_code == 403
+    assert response.json()["error"].startswith("CSRF check failed")
 
 
 def test_in_process_upstream_answers(server):
@@ -55,3 +69,11 @@ def test_lifespan_runs_at_start_and_stop(tmp_path):
     log = process.log()
     assert "Application startup complete." in log
     assert "Application shutdown complete." in log
+
+
+def test_sync_orm_in_async_view_answers_501_json_under_uvicorn(server):
+    """Under uvicorn too, the labelled pitfall answers 501 naming SynchronousOnlyOperation, not a 500 page."""
+    url, _ = server
+    response = httpx.get(url + reverse("views_demo:async_question_badly"), params={"question": 1}, timeout=5)
+    assert response.status_code == 501
+    assert response.json()["error"].startswith("SynchronousOnlyOperation")

@@ -8,7 +8,9 @@ a pair raise the same errors, so they fail the same way.
 import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import SynchronousOnlyOperation
+from django.db import OperationalError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,29 @@ class TaskNotFound(DemoError):
     """No background task with that id can be looked up."""
 
     status = 404
+
+
+class NotFound(DemoError):
+    """No such row: an unknown question, or a choice that is not the question's."""
+
+    status = 404
+
+
+class SyncOrmInAsync(DemoError):
+    """The sync ORM was called on the event loop, and Django refused (SynchronousOnlyOperation).
+
+    Only a labelled pitfall does this on purpose. It is a server-side bug, but it gets its own
+    status, 501, and a JSON reason, so the demo's deliberate failure reads as a lesson and is
+    never mistaken for a crash: nothing in this project answers 500.
+    """
+
+    status = 501
+
+
+class DatabaseUnavailable(DemoError):
+    """The database could not serve in time: down, out of pooled connections, or locked too long."""
+
+    status = 503
 
 
 class UpstreamError(DemoError):
@@ -80,8 +105,26 @@ class DemoErrorMiddleware:
         return explain_refused_method(request, await self.get_response(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception):
+        if isinstance(exception, Http404) and request.resolver_match.namespace == "views_demo":
+            # get_object_or_404() and its twin raise Http404: a demo answers it as JSON too.
+            exception = NotFound(str(exception))
+        elif isinstance(exception, SynchronousOnlyOperation):
+            exception = SyncOrmInAsync(f"SynchronousOnlyOperation: {exception}")
+        elif isinstance(exception, OperationalError):
+            # Overload or an outage, not a bug: SQLite's "database is locked" after the busy
+            # timeout, the pool's timeout waiting for a connection, a server that is down.
+            exception = DatabaseUnavailable(f"database unavailable: {exception}")
         if not isinstance(exception, DemoError):
             return None
         if isinstance(exception, UpstreamError):
             logger.warning("upstream fault on %s: %s", request.path, exception.reason)
+        elif isinstance(exception, DatabaseUnavailable):
+            logger.warning("database fault on %s: %s", request.path, exception.reason)
+        elif isinstance(exception, SyncOrmInAsync):
+            logger.error("sync ORM call on the event loop in %s: %s", request.path, exception.reason)
         return JsonResponse({"error": exception.reason, "status": exception.status}, status=exception.status)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """Answer a POST without a valid CSRF token with 403 and the reason as JSON."""
+    return JsonResponse({"error": f"CSRF check failed: {reason}", "status": 403}, status=403)

@@ -1,30 +1,33 @@
 """
-Query parameters the demos take, parsed and validated once for both twins.
+Parameters the demos take, parsed and validated once for both twins.
 
-A bad value raises BadParameter, which DemoErrorMiddleware turns into a 400 with a JSON
-message, so the sync and the async view of a pair reject exactly the same input.
+A GET view reads them from the query string, a POST view from its form fields. A bad value
+raises BadParameter, which DemoErrorMiddleware turns into a 400 with a JSON message, so the
+sync and the async view of a pair reject exactly the same input.
 """
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 
 from views_demo.errors import BadParameter
 
 
 @dataclass(frozen=True)
 class IntParam:
-    """A whole-number query parameter with a default and documented bounds."""
+    """A whole-number parameter with a default (None: required) and documented bounds."""
 
     name: str
-    default: int
+    default: int | None
     minimum: int
     maximum: int
     help: str
 
-    def parse(self, request: HttpRequest) -> int:
-        values = request.GET.getlist(self.name)
+    def parse(self, data: QueryDict) -> int:
+        values = data.getlist(self.name)
         if not values:
+            if self.default is None:
+                raise BadParameter(f"{self.name} is required; {self.describe()}")
             return self.default
         if len(values) > 1:
             raise BadParameter(f"{self.name} was given {len(values)} times; give it once")
@@ -60,8 +63,13 @@ BLOCK = IntParam(
 CHUNKS = IntParam("chunks", default=5, minimum=1, maximum=100, help="chunks the upstream drips")
 EVENTS = IntParam("events", default=5, minimum=1, maximum=100, help="server-sent events to push")
 INTERVAL = IntParam("interval", default=500, minimum=0, maximum=5_000, help="ms between chunks or events")
+# Ids fit a 32-bit integer column on every database.
+QUESTION = IntParam("question", default=1, minimum=1, maximum=2**31 - 1, help="id of a question")
+CHOICE = IntParam("choice", default=None, minimum=1, maximum=2**31 - 1, help="id of one of its choices")
+PAGE = IntParam("page", default=1, minimum=1, maximum=10_000, help="page of the question list")
 
 
 def parse(request: HttpRequest, *params: IntParam) -> dict[str, int]:
-    """Return the named values of `params` read from the query string."""
-    return {param.name: param.parse(request) for param in params}
+    """Return the named values of `params`, from the form of a POST or else the query string."""
+    data = request.POST if request.method == "POST" else request.GET
+    return {param.name: param.parse(data) for param in params}

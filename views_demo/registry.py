@@ -13,7 +13,7 @@ from django.http import HttpResponse
 
 from views_demo import params
 from views_demo.params import IntParam
-from views_demo.views import auth, cache, classes, http, pitfalls, streaming, tasks
+from views_demo.views import auth, cache, classes, db, http, pitfalls, streaming, tasks
 
 
 def view_name(view: Callable) -> str:
@@ -71,6 +71,22 @@ def page_main(response) -> str:
     return re.search(r"<main>(.*)</main>", body_text(response), re.DOTALL).group(1)
 
 
+def vote_result(response: HttpResponse) -> object:
+    """What a vote answered, leaving out the count: every vote changes it."""
+    body = response.json()
+    result = {key: value for key, value in body["result"].items() if key != "votes"}
+    return {"params": body["params"], "result": result, "counted": body["result"]["votes"] >= 1}
+
+
+def poll_form(response: HttpResponse) -> object:
+    """The question and the choice ids a voting form offers (the twins post to different views)."""
+    page = response.text
+    return {
+        "title": re.search(r"<h1>(.*?)</h1>", page).group(1),
+        "choices": re.findall(r'<input type="radio" name="choice" value="(\d+)"', page),
+    }
+
+
 @dataclass(frozen=True)
 class Demo:
     """A pair of twin views (or a labelled pitfall) and what it teaches."""
@@ -93,6 +109,8 @@ class Demo:
     answer: Callable[[HttpResponse], object] = json_result
     # The views need a logged-in user; anonymous requests are sent to the login page.
     login: bool = False
+    # What the views answer: "json" (responses.respond) or "html" (a page to open).
+    renders: str = "json"
 
     @property
     def view_names(self) -> list[str]:
@@ -132,6 +150,81 @@ DEMOS: list[Demo] = [
         sample={"n": 5, "delay": 50},
         observe="sync_fanout takes n·delay; async_fanout and sync_fanout_threaded take about one delay. "
         "Compare upstream.fanout, fanout_threaded and afanout in views_demo/upstream.py.",
+    ),
+    # Database: the ORM from sync views, through sync_to_async, and with the async ORM
+    Demo(
+        slug="question",
+        topic="Database",
+        title="Read one question",
+        lesson="An async view reaches the ORM through one sync_to_async around the whole unit, "
+        "or through the async ORM.",
+        views=(db.sync_question, db.async_question, db.async_question_native),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        observe="All three give the same JSON. Compare question_detail and aquestion_detail in "
+        "views_demo/db.py, and how views_demo/views/db.py calls them.",
+    ),
+    Demo(
+        slug="questions",
+        topic="Database",
+        title="List the questions",
+        lesson="A queryset is built the same way in both modes; only evaluating it (count or acount, "
+        "for or async for) differs.",
+        views=(db.sync_questions, db.async_questions, db.async_questions_native),
+        observe="The same count and list from all three. Read question_list and aquestion_list in "
+        "views_demo/db.py.",
+    ),
+    Demo(
+        slug="questions_page",
+        topic="Database",
+        title="Paginate the questions",
+        lesson="Paginator has an async twin, AsyncPaginator: its count, pages and page objects are awaited.",
+        views=(db.sync_questions_page, db.async_questions_page),
+        params=(params.PAGE,),
+        sample={"page": 2},
+        observe="Both give the same page; a page past the last is 404. Read question_page and "
+        "aquestion_page in views_demo/db.py.",
+    ),
+    Demo(
+        slug="poll",
+        topic="Database",
+        title="Voting form",
+        lesson="A page rendered after an ORM read: template and CSRF cookie work the same in an async view.",
+        views=(db.sync_poll, db.async_poll),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        observe="Open either, vote, and get the new count as JSON from sync_vote or async_vote. Read "
+        "templates/views_demo/poll.html and views_demo/views/db.py.",
+        answer=poll_form,
+        renders="html",
+    ),
+    Demo(
+        slug="vote",
+        topic="Database",
+        title="Vote",
+        lesson="Count with F() in the database, never in Python, and concurrent votes are never lost.",
+        views=(db.sync_vote, db.async_vote, db.async_vote_native),
+        params=(params.QUESTION, params.CHOICE),
+        sample={"question": 1, "choice": 1},
+        observe="POST question and choice with the CSRF token (the voting form does); each answers the new "
+        "count. tests/test_votes.py sends 1,000 at once over HTTP and loses none. Read vote and avote in "
+        "views_demo/db.py.",
+        method="POST",
+        answer=vote_result,
+    ),
+    Demo(
+        slug="checked_vote",
+        topic="Database",
+        title="Call the upstream, then vote",
+        lesson="The usual shape of an async view: await the slow call on the event loop, then write in "
+        "one short unit of work.",
+        views=(db.sync_checked_vote, db.async_checked_vote),
+        params=(params.QUESTION, params.CHOICE, params.DELAY),
+        sample={"question": 1, "choice": 2, "delay": 50},
+        observe="Both take about `delay` ms and count one vote; an upstream fault answers 502 or 504 and "
+        "counts none. Read views_demo/views/db.py.",
+        method="POST",
+        answer=vote_result,
     ),
     # Streaming: responses sent while they are produced
     Demo(
@@ -276,6 +369,18 @@ DEMOS: list[Demo] = [
         observe="With fail=1 both answer 200 at once. The bad one's error shows only as \"Task exception was "
         "never retrieved\" in the server's console; the right one's status_url says FAILED and why. "
         "Read async_task_badly in views_demo/views/pitfalls.py and views_demo/tasks.py.",
+    ),
+    Demo(
+        slug="question_badly",
+        topic="Pitfalls",
+        title="Sync ORM in an async view",
+        lesson="Calling the sync ORM from a coroutine fails with SynchronousOnlyOperation: bridge it.",
+        views=(db.async_question_badly, db.async_question),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        pitfall=True,
+        observe="async_question_badly answers 501 naming SynchronousOnlyOperation; async_question answers "
+        "the question. Read the comment in async_question_badly, views_demo/views/db.py.",
     ),
 ]
 
