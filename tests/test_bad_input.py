@@ -1,6 +1,7 @@
 """Bad parameters get a 400 with a message naming the parameter, from every view, GET or POST."""
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from views_demo.models import Choice
@@ -102,3 +103,31 @@ def test_unknown_host_gets_400_with_a_reason(client):
     response = client.get(reverse("views_demo:sync_hello"), headers={"host": "evil.example"})
     assert response.status_code == 400
     assert "evil.example" in response.json()["error"]
+
+
+@pytest.mark.parametrize("name", POST_VIEWS)
+def test_oversized_body_gets_400_and_counts_nothing(client, seeded, name):
+    """A form body over DATA_UPLOAD_MAX_MEMORY_SIZE gets a JSON 400 and counts no vote."""
+    before = all_votes()
+    padding = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = client.post(reverse(f"views_demo:{name}"), {"question": 1, "choice": 1, "padding": padding})
+
+    assert response.status_code == 400
+    assert "exceeded" in response.json()["error"]
+    assert all_votes() == before
+
+
+@pytest.mark.parametrize("name", POST_VIEWS)
+def test_malformed_multipart_body_gets_400_and_counts_nothing(client, seeded, name):
+    """A multipart body that does not parse gets a JSON 400 and counts no vote."""
+    before = all_votes()
+    response = client.generic(
+        "POST",
+        reverse(f"views_demo:{name}"),
+        b"--broken\r\nnot a part",
+        content_type="multipart/form-data; boundary=",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]
+    assert all_votes() == before
