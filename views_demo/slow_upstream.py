@@ -15,7 +15,8 @@ Endpoints (GET, query parameters in milliseconds):
     /big?kb=2048                  answer a JSON body of about that size
     /invalid-json                 answer 200 with a body that is not JSON
     /reset?ms=0                   send half a body, then drop the connection
-    /stats                        answer {"open_drips": N}: drips still being sent
+    /stats                        answer {"open_drips": N, "open_waits": M}: drips still
+                                  being sent, and (ASGI) requests still waiting out a delay
 
 A drip stops as soon as its client disconnects, and /stats shows it: that is how the
 streaming tests prove a cancelled view closed its upstream response.
@@ -58,8 +59,8 @@ class BadQuery(ValueError):
     pass
 
 
-class OpenDrips:
-    """How many drips are being sent right now (ASGI tasks and WSGI threads alike)."""
+class Gauge:
+    """How many of something are going on right now (ASGI tasks and WSGI threads alike)."""
 
     def __init__(self):
         self.count = 0
@@ -76,7 +77,8 @@ class OpenDrips:
                 self.count -= 1
 
 
-OPEN_DRIPS = OpenDrips()
+OPEN_DRIPS = Gauge()  # drips being sent
+OPEN_WAITS = Gauge()  # ASGI requests waiting out their delay
 
 
 def _int(query: dict[str, list[str]], name: str, default: int, maximum: int) -> int:
@@ -116,7 +118,7 @@ def plan(path: str, query_string: str) -> Reply:
                 kb = _int(query, "kb", 1024, MAX_KB)
                 return _json(200, {"padding": "x" * (kb * 1024)})
             case ["stats"]:
-                return _json(200, {"open_drips": OPEN_DRIPS.count})
+                return _json(200, {"open_drips": OPEN_DRIPS.count, "open_waits": OPEN_WAITS.count})
             case ["invalid-json", *_]:
                 return Reply(body=b"<html>not json</html>")
             case ["reset", *_]:
@@ -147,24 +149,28 @@ async def app(scope, receive, send):
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     reply = plan(scope["path"], scope["query_string"].decode("latin-1"))
-    await asyncio.sleep(reply.wait)
+    if reply.wait:
+        with OPEN_WAITS.open():
+            if not await _unless_disconnected(asyncio.sleep(reply.wait), receive):
+                return
     await send({"type": "http.response.start", "status": reply.status, "headers": reply.headers})
     await send({"type": "http.response.body", "body": reply.body, "more_body": True})
     if reply.reset:
         raise ConnectionResetError("the slow upstream dropped the connection on purpose")
     if reply.chunks:
         with OPEN_DRIPS.open():
-            await _drip_until_disconnect(reply, receive, send)
+            await _unless_disconnected(_send_chunks(reply, send), receive)
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _drip_until_disconnect(reply: Reply, receive, send) -> None:
-    """Send the chunks, stopping as soon as the client disconnects."""
+async def _send_chunks(reply: Reply, send) -> None:
+    for chunk in reply.chunks:
+        await asyncio.sleep(reply.interval)
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    async def send_chunks():
-        for chunk in reply.chunks:
-            await asyncio.sleep(reply.interval)
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+async def _unless_disconnected(work, receive) -> bool:
+    """Run `work`, stopping as soon as the client disconnects; return whether it finished."""
 
     async def disconnected():
         # uvicorn silently drops what is sent to a departed client, so ask: after the request
@@ -172,7 +178,7 @@ async def _drip_until_disconnect(reply: Reply, receive, send) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
 
-    sender = asyncio.create_task(send_chunks())
+    sender = asyncio.create_task(work)
     watcher = asyncio.create_task(disconnected())
     try:
         await asyncio.wait([sender, watcher], return_when=asyncio.FIRST_COMPLETED)
@@ -182,6 +188,7 @@ async def _drip_until_disconnect(reply: Reply, receive, send) -> None:
         await asyncio.gather(sender, watcher, return_exceptions=True)
     if not sender.cancelled() and sender.exception() is not None:
         raise sender.exception()
+    return not sender.cancelled()
 
 
 def mount(prefix: str, app_for_prefix, other_app):
