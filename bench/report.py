@@ -84,6 +84,11 @@ def explain(results: dict, cell: dict) -> str:
     if cell["scenario"] in ("seed", "hello") and slots:
         bounds.pop("slots", None)
     binding = min(bounds, key=bounds.get) if bounds else None
+    if not cell["requests"]:
+        return (
+            f"No request completed within the {cell['seconds']:.0f} s window: all {cell['concurrency']} "
+            f"connections were still waiting (server CPU {cell['server_cpu_s']:.1f} s over the window)."
+        )
     share = f"{tp / bounds[binding]:.0%}" if binding else ""
     if cell["scenario"] == "hello":
         text = (
@@ -117,6 +122,8 @@ def explain(results: dict, cell: dict) -> str:
     failures = {k: v for k, v in cell["errors"].items() if v}
     if failures:
         text += "; errors: " + ", ".join(f"{v} {k}" for k, v in failures.items())
+    if cell.get("process_churn"):
+        text += " (a server process exited or started during the window: its CPU figure is not exact)"
     if cell.get("restarts"):
         text += f" (restarted {' and '.join(cell['restarts'])}: still busy with abandoned requests)"
     return text[0].upper() + text[1:] + "."
@@ -162,6 +169,10 @@ def headline(results: dict) -> list[str]:
     return lines
 
 
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else f"{a:g} vs 0"
+
+
 def targets(results: dict) -> list[str]:
     """The ratios the async path is held to, computed from this run."""
     rows = []
@@ -187,18 +198,19 @@ def targets(results: dict) -> list[str]:
         g = find(results, "upstream", "gunicorn-gthread", concurrency=c, delay_ms=d)
         r = find(results, "upstream", "reference", concurrency=c, delay_ms=d)
         if a and g and r:
-            errors = sum(a["errors"].values())
+            # Nothing answered is worse than an error, though wrk counts no error for it.
+            errors = sum(a["errors"].values()) if a["requests"] else "nothing answered"
             rows.append(
                 (
                     f"{label}: async / gthread",
-                    f"{a['throughput'] / g['throughput']:.2f} (>= {vs_g})",
+                    f"{ratio(a['throughput'], g['throughput'])} (>= {vs_g})",
                     verdict(a["throughput"] >= vs_g * g["throughput"]),
                 )
             )
             rows.append(
                 (
                     f"{label}: async / reference",
-                    f"{a['throughput'] / r['throughput']:.2f} (>= {vs_r})",
+                    f"{ratio(a['throughput'], r['throughput'])} (>= {vs_r})",
                     verdict(a["throughput"] >= vs_r * r["throughput"]),
                 )
             )
@@ -216,7 +228,7 @@ def targets(results: dict) -> list[str]:
             rows.append((label, f"{ratio:.2f} (<= {P4_MIDDLEWARE_CPU})", verdict(ratio <= P4_MIDDLEWARE_CPU)))
     c10k = find(results, "c10k", "uvicorn-async")
     if c10k:
-        errors = sum(c10k["errors"].values())
+        errors = sum(c10k["errors"].values()) if c10k["requests"] else "nothing answered"
         rows.append(
             (
                 "P5 10,000 in flight: async errors",

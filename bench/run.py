@@ -119,7 +119,7 @@ def full_plan() -> Plan:
     points.append(fanout_point(10))
     points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in SEED])
     points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in ("uvicorn-async", "reference")])
-    return Plan("full", duration=8, warmup=2, cells=interleave(points))
+    return Plan("full", duration=8, warmup=1, cells=interleave(points))
 
 
 def quick_plan() -> Plan:
@@ -240,6 +240,9 @@ class Server:
         self.stop()
         self.start()
         self.wait_ready()
+        # One worker answering does not mean all have booted: let the others finish first,
+        # so no worker's start-up is counted as CPU spent on requests.
+        procstat.wait_quiet(self.session)
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
@@ -464,6 +467,7 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
     script = lua_script(tmp, cell.scenario)
     url = server.url + path_for(cell)
     with procstat.PeakSampler(server.session) as sampler:
+        pids_before = set(procstat.session_pids(server.session))
         server_before = procstat.usage(server.session, count_fds=False).cpu_s
         upstream_before = procstat.usage(upstream.session, count_fds=False).cpu_s
         busy_before, total_before = procstat.machine_cpu_s()
@@ -477,6 +481,8 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
         )
         busy_after, total_after = procstat.machine_cpu_s()
         server_cpu = procstat.usage(server.session, count_fds=False).cpu_s - server_before
+        # A worker that died or was replaced during the window takes its CPU time with it.
+        churn = set(procstat.session_pids(server.session)) != pids_before
         upstream_cpu = procstat.usage(upstream.session, count_fds=False).cpu_s - upstream_before
     r = run.result
     seconds = r["duration_us"] / 1e6
@@ -508,6 +514,7 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
         "peak_rss_mb": round(sampler.peak.rss_bytes / 2**20, 1),
         "peak_fds": sampler.peak.fds,
         "peak_processes": sampler.peak.processes,
+        "process_churn": churn,
         "wrk_cpu_s": round(run.cpu_s, 2),
         "wrk_cpu_percent_of_core": round(run.cpu_s / seconds * 100, 1),
         "upstream_cpu_s": round(upstream_cpu, 2),
@@ -601,12 +608,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the short smoke-test run")
     parser.add_argument("--out", type=Path, help="where to write results (default bench/results/<time>)")
-    parser.add_argument("--only", nargs="*", default=[], help="run only these scenarios")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="run only the cells whose key contains one of these, e.g. c10k"
+    )
     args = parser.parse_args(argv)
 
     plan = quick_plan() if args.quick else full_plan()
     if args.only:
-        plan = Plan(plan.mode, plan.duration, plan.warmup, [c for c in plan.cells if c.scenario in args.only])
+        plan = Plan(
+            plan.mode,
+            plan.duration,
+            plan.warmup,
+            [c for c in plan.cells if any(part in c.key for part in args.only)],
+        )
     stamp = datetime.datetime.now(datetime.UTC)
     out = args.out or ROOT / "bench" / "results" / stamp.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
@@ -701,6 +715,7 @@ def main(argv: list[str] | None = None) -> int:
         print("starting servers: " + ", ".join(needed), file=sys.stderr, flush=True)
         for server in servers.values():
             server.wait_ready()
+            procstat.wait_quiet(server.session)
             # A few requests load each worker's code before anything is measured.
             for _ in range(2 * PROCESSES):
                 get(server.url + server.probe, timeout=10)

@@ -58,6 +58,7 @@ def upstream_cell(contestant: str, *, throughput: float, cpu: float, concurrency
         "seconds": 8.0,
         "url_path": "/demo/x/",
         "throughput": throughput,
+        "requests": int(throughput * 8),
         "cpu_ms_per_request": cpu,
         "errors": {"non_2xx": 0, "timeout": 0, "connect": 0, "read": 0, "write": 0},
     }
