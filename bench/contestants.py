@@ -132,9 +132,9 @@ CONTESTANTS: list[Contestant] = [
         label="uvicorn, sync views (ASGI)",
         command=uvicorn_django,
         paths=SYNC_PATHS,
-        slots=PROCESSES,
-        why="under ASGI Django runs sync views in one thread per process (asgiref's "
-        "thread_sensitive), so each process serves one at a time",
+        slots=None,
+        why="under ASGI Django runs each request's sync view in a thread of its own (asgiref's "
+        "ThreadSensitiveContext), so a wait blocks that thread, not the server, for a thread hop's CPU",
     ),
     Contestant(
         name="uvicorn-async",

@@ -55,12 +55,18 @@ def wait_s(cell: dict) -> float:
     return cell["delay_ms"] * (cell["calls"] if sequential else 1) / 1000
 
 
-def window_limit(cell: dict, seconds: float) -> float | None:
-    """C/D, counted the way a closed-loop run of `seconds` can: only whole rounds finish."""
+def window(results: dict, cell: dict) -> float:
+    """The measured window the run asked wrk for, in seconds."""
+    settings = results["settings"]
+    return settings["c10k_duration_s"] if cell["scenario"] == "c10k" else settings["duration_s"]
+
+
+def window_limit(cell: dict, seconds: float, wait: float | None = None) -> float | None:
+    """C/D (or C/wait), counted the way a closed-loop run of `seconds` can: only whole rounds finish."""
     if cell["scenario"] == "seed":
         think = sum(cell["think_ms"]) / 2 / 1000
         return cell["concurrency"] / think
-    wait = cell["delay_ms"] / 1000
+    wait = cell["delay_ms"] / 1000 if wait is None else wait
     if not wait:
         return None
     return cell["concurrency"] * math.floor(seconds / wait) / seconds
@@ -76,7 +82,7 @@ def explain(results: dict, cell: dict) -> str:
     bounds = {}
     if cpu:
         bounds["cpu"] = cores / (cpu / 1000)
-    limit = window_limit(cell, cell["seconds"])
+    limit = window_limit(cell, window(results, cell), wait)
     if limit:
         bounds["wait"] = limit
     if slots and wait:
@@ -99,7 +105,7 @@ def explain(results: dict, cell: dict) -> str:
         if reference and reference is not cell and reference["cpu_ms_per_request"] and cpu:
             text += f"; {cpu / reference['cpu_ms_per_request']:.1f}x the reference's CPU per request"
         if cell["contestant"] == "uvicorn-sync":
-            text += " (each sync view also hops to the process's one sync thread)"
+            text += " (each sync view also hops to a thread and back)"
     elif binding == "slots":
         queued = cell["concurrency"] - slots
         text = f"{contestant['why']}, so at most {slots}/{wait:g} s = {rate(bounds['slots'])} req/s"
@@ -114,8 +120,12 @@ def explain(results: dict, cell: dict) -> str:
         )
         if slots is None:
             text = "waits hold no worker, so " + text
+        if (cell.get("other_cpu_percent_of_machine") or 0) > 10:
+            text += f"; other processes on the machine took {cell['other_cpu_percent_of_machine']:.0f}% of it"
     elif binding == "wait":
         what = "the offered load (users / think time)" if cell["scenario"] == "seed" else "C/D allows"
+        if wait > cell["delay_ms"] / 1000 and cell["scenario"] == "fanout":
+            what = f"C/(K·D) allows, its {cell['calls']} calls running one after another"
         text = f"it keeps up with the upstream: {share} of the {rate(bounds['wait'])} req/s {what}"
     else:
         text = "no bound applies"
@@ -136,7 +146,7 @@ def table(results: dict, cells: list[dict], *, limit: str) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for cell in cells:
-        lim = window_limit(cell, cell["seconds"])
+        lim = window_limit(cell, window(results, cell))
         if cell["scenario"] == "hello":
             lim = None
         errors = sum(cell["errors"].values())
@@ -169,7 +179,7 @@ def headline(results: dict) -> list[str]:
     return lines
 
 
-def ratio(a: float, b: float) -> str:
+def times(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else f"{a:g} vs 0"
 
 
@@ -203,14 +213,14 @@ def targets(results: dict) -> list[str]:
             rows.append(
                 (
                     f"{label}: async / gthread",
-                    f"{ratio(a['throughput'], g['throughput'])} (>= {vs_g})",
+                    f"{times(a['throughput'], g['throughput'])} (>= {vs_g})",
                     verdict(a["throughput"] >= vs_g * g["throughput"]),
                 )
             )
             rows.append(
                 (
                     f"{label}: async / reference",
-                    f"{ratio(a['throughput'], r['throughput'])} (>= {vs_r})",
+                    f"{times(a['throughput'], r['throughput'])} (>= {vs_r})",
                     verdict(a["throughput"] >= vs_r * r["throughput"]),
                 )
             )

@@ -761,6 +761,8 @@ def main(argv: list[str] | None = None) -> int:
 
     results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     results["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    results["plots"] = []
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     from bench import report  # matplotlib loads only once the servers are gone
 
     results["plots"] = report.plot(results, out)

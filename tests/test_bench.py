@@ -35,6 +35,7 @@ def test_usage_sums_every_process_of_a_session(session):
 def results_with(cell: dict, contestant: str) -> dict:
     return {
         "machine": {"cores": 2},
+        "settings": {"duration_s": 8, "c10k_duration_s": 15},
         "contestants": {contestant: {"label": contestant, **vars_of(contestant)}},
         "cells": [cell],
     }
@@ -106,7 +107,9 @@ def complete_cell(**errors) -> dict:
         statuses={"200": 900},
         peak_threads=10,
         peak_rss_mb=100,
+        peak_fds=50,
         wrk_cpu_s=0.5,
+        wrk_cpu_percent_of_core=6.0,
         server_cpu_s=0.9,
     )
     cell["errors"] = {**cell["errors"], **errors}
@@ -138,3 +141,41 @@ def test_check_fails_on_errors_missing_files_and_unavailable_scenarios(tmp_path)
     assert "hello/x: not available" in problems
     assert "report.md was not written" in problems
     assert "a.png was not written" in problems
+
+
+def test_markdown_reports_every_scenario_and_the_targets():
+    """renders the main table, the targets with verdicts, and one row per measured cell."""
+    names = ["gunicorn-gthread", "uvicorn-async", "uvicorn-async-nomw", "reference"]
+    cells = []
+    for name, speed in zip(names, (1, 3, 3, 3), strict=True):
+        for concurrency, delay in ((100, 100), (1000, 1000)):
+            cell = complete_cell()
+            cell.update(contestant=name, concurrency=concurrency, delay_ms=delay, key=f"{name}/{delay}")
+            cell.update(throughput=speed * 100.0, seconds=8.0)
+            cells.append(cell)
+        hello = complete_cell()
+        hello.update(scenario="hello", contestant=name, delay_ms=0, cpu_ms_per_request=speed, key=name)
+        cells.append(hello)
+    results = {
+        "mode": "full",
+        "started": "2026-01-01T00:00:00+00:00",
+        "finished": "2026-01-01T00:15:00+00:00",
+        "loadavg_start": ["1", "1", "1"],
+        "loadavg_end": ["1", "1", "1"],
+        "machine": {"cores": 2, "cpu": "test", "memory_gb": 1, "kernel": "6", "python": "3.12",
+                    "wrk": "wrk 4", "packages": {"Django": "6.1"}, "commit": "abc"},
+        "settings": {"duration_s": 8, "warmup_s": 1, "c10k_duration_s": 15, "processes_per_server": 2},
+        "scenarios": run.SCENARIOS,
+        "contestants": {
+            name: {"label": name, "command": "x", "switches": {}, **vars_of(name),
+                   "middleware": [] if name.endswith("nomw") else ["m"]}
+            for name in names
+        },
+        "cells": cells,
+    }  # fmt: skip
+    text = report.markdown(results)
+    assert "| uvicorn-async | 300 | 120 ms | 300 | 120 ms |" in text
+    assert "| P2 C=100, D=100 ms: async / gthread | 3.00 (>= 1.2) | met |" in text
+    assert "| P4 hello CPU/request: full middleware / none | 1.00 (<= 1.25) | met |" in text
+    # The main table, hello, and the tables for C=100/D=100 ms and C=1000/D=1 s.
+    assert text.count("| gunicorn-gthread |") == 4
