@@ -632,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     raise_open_files_limit()
     # SIGTERM (from CI or a parent) unwinds like Ctrl-C, so every server is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # A shell starting this in the background ignores SIGINT for it; Ctrl-C must still clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-"))
     results = {
