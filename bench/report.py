@@ -45,8 +45,15 @@ def ms(value: float | None) -> str:
     )
 
 
+def latency(cell: dict, which: str) -> str:
+    """A latency percentile, or "-" when nothing was answered to measure it on."""
+    return ms(cell["latency_ms"][which]) if cell["requests"] else "-"
+
+
 def rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
 
 
 def wait_s(cell: dict) -> float:
@@ -118,15 +125,24 @@ def explain(results: dict, cell: dict) -> str:
             f"{rate(bounds['cpu'])} req/s on {cores} cores (shared with wrk and the upstream); "
             f"it served {share} of that"
         )
-        if slots is None:
+        if cell["contestant"] == "uvicorn-sync":
+            text = f"each waiting sync view holds a thread ({cell['peak_threads']} at peak), so " + text
+        elif slots is None:
             text = "waits hold no worker, so " + text
-        if (cell.get("other_cpu_percent_of_machine") or 0) > 10:
-            text += f"; other processes on the machine took {cell['other_cpu_percent_of_machine']:.0f}% of it"
+        text += other_load(cell) + client_cost(results, cell)
     elif binding == "wait":
-        what = "the offered load (users / think time)" if cell["scenario"] == "seed" else "C/D allows"
+        what = "of the offered load (users / think time)" if cell["scenario"] == "seed" else "that C/D allows"
         if wait > cell["delay_ms"] / 1000 and cell["scenario"] == "fanout":
-            what = f"C/(K·D) allows, its {cell['calls']} calls running one after another"
-        text = f"it keeps up with the upstream: {share} of the {rate(bounds['wait'])} req/s {what}"
+            what = f"that C/(K·D) allows, its {cell['calls']} calls running one after another"
+        if tp >= 0.8 * bounds["wait"]:
+            text = f"it keeps up with the upstream: {share} of the {rate(bounds['wait'])} req/s {what}"
+        else:
+            used = tp * cpu / 1000 if cpu else 0
+            text = (
+                f"nothing in its design stops it below the {rate(bounds['wait'])} req/s {what}, yet it "
+                f"served {share}: "
+                f"it was short of CPU, using {used:.1f} of the {cores} cores" + other_load(cell)
+            )
     else:
         text = "no bound applies"
     failures = {k: v for k, v in cell["errors"].items() if v}
@@ -137,6 +153,27 @@ def explain(results: dict, cell: dict) -> str:
     if cell.get("restarts"):
         text += f" (restarted {' and '.join(cell['restarts'])}: still busy with abandoned requests)"
     return text[0].upper() + text[1:] + "."
+
+
+def other_load(cell: dict) -> str:
+    other = cell.get("other_cpu_percent_of_machine") or 0
+    return f"; other processes on the machine took {other:.0f}% of it meanwhile" if other > 10 else ""
+
+
+def client_cost(results: dict, cell: dict) -> str:
+    """Show, from the reference, how much of the CPU per request is the upstream call itself."""
+    if cell["scenario"] not in ("upstream", "fanout"):
+        return ""
+    hello = find(results, "hello", "reference")
+    here = find(
+        results, cell["scenario"], "reference", concurrency=cell["concurrency"], delay_ms=cell["delay_ms"]
+    )
+    if not (hello and here and here["cpu_ms_per_request"] and hello["cpu_ms_per_request"]):
+        return ""
+    return (
+        f"; the reference (no Django) spends {ms(here['cpu_ms_per_request'])} per request here against "
+        f"{ms(hello['cpu_ms_per_request'])} for hello, so most of it goes to the upstream client"
+    )
 
 
 def table(results: dict, cells: list[dict], *, limit: str) -> list[str]:
@@ -152,7 +189,7 @@ def table(results: dict, cells: list[dict], *, limit: str) -> list[str]:
         errors = sum(cell["errors"].values())
         lines.append(
             f"| {name_of(results, cell)} | **{rate(cell['throughput'])}** | {rate(lim)} | "
-            f"{ms(cell['latency_ms']['p50'])} | {ms(cell['latency_ms']['p99'])} | {errors or 0} | "
+            f"{latency(cell, 'p50')} | {latency(cell, 'p99')} | {errors or 0} | "
             f"{ms(cell['cpu_ms_per_request'])} | {cell['peak_threads']} | {cell['peak_rss_mb']:.0f} MB | "
             f"{cell['peak_fds']} | {cell['wrk_cpu_percent_of_core']:.0f}% | {explain(results, cell)} |"
         )
@@ -165,12 +202,13 @@ def headline(results: dict) -> list[str]:
         "| contestant | " + " | ".join(f"C={c}, D={ms(d)}: req/s | p99" for c, d in points) + " |",
         "|---|" + "---:|---:|" * len(points),
     ]
-    names = list(dict.fromkeys(c["contestant"] for c in ok_cells(results, "upstream")))
+    measured = {c["contestant"] for c in ok_cells(results, "upstream")}
+    names = [name for name in results["contestants"] if name in measured]
     for name in names:
         row = [results["contestants"][name]["label"]]
         for concurrency, delay in points:
             cell = find(results, "upstream", name, concurrency=concurrency, delay_ms=delay)
-            row += [rate(cell["throughput"]), ms(cell["latency_ms"]["p99"])] if cell else ["-", "-"]
+            row += [rate(cell["throughput"]), latency(cell, "p99")] if cell else ["-", "-"]
         lines.append("| " + " | ".join(row) + " |")
     limits = ["limit C/D"]
     for concurrency, delay in points:
@@ -397,21 +435,29 @@ def plot(results: dict, out: Path) -> list[str]:
     if not cells:
         return []
     written = []
+    # One colour per contestant in every panel, so a line means the same server everywhere.
+    names = [name for name in results["contestants"] if any(c["contestant"] == name for c in cells)]
+    colours = dict(zip(names, plt.get_cmap("tab10").colors, strict=False))
     for metric, ylabel, filename in (
         ("throughput", "requests/s answered", "upstream-throughput.png"),
         ("p99", "p99 latency (s)", "upstream-p99.png"),
     ):
-        fig, axes = plt.subplots(1, len(delays), figsize=(6 * len(delays), 4.5), squeeze=False)
+        fig, axes = plt.subplots(1, len(delays), figsize=(6 * len(delays), 4.8), squeeze=False)
         for ax, delay in zip(axes[0], delays, strict=True):
             here = [c for c in cells if c["delay_ms"] == delay]
-            for name in dict.fromkeys(c["contestant"] for c in here):
+            for name in names:
                 points = sorted((c["concurrency"], c) for c in here if c["contestant"] == name)
+                if not points:
+                    continue
                 xs = [x for x, _ in points]
+                # A cell that answered nothing has no latency and no place on a log scale: leave a gap.
                 if metric == "throughput":
-                    ys = [c["throughput"] for _, c in points]
+                    ys = [c["throughput"] if c["requests"] else math.nan for _, c in points]
                 else:
-                    ys = [c["latency_ms"]["p99"] / 1000 for _, c in points]
-                ax.plot(xs, ys, marker="o", label=name)
+                    ys = [c["latency_ms"]["p99"] / 1000 if c["requests"] else math.nan for _, c in points]
+                silent = [str(x) for x, c in points if not c["requests"]]
+                label = name + (f" (nothing answered at C={', '.join(silent)})" if silent else "")
+                ax.plot(xs, ys, marker="o", label=label, color=colours[name])
             xs = sorted({c["concurrency"] for c in here})
             if metric == "throughput":
                 ax.plot(xs, [x / (delay / 1000) for x in xs], "k--", linewidth=1, label="limit C/D")
@@ -423,7 +469,7 @@ def plot(results: dict, out: Path) -> list[str]:
             ax.set_ylabel(ylabel)
             ax.set_title(f"one upstream call, D = {ms(delay)}")
             ax.grid(True, which="both", alpha=0.3)
-        axes[0][0].legend(fontsize=8)
+            ax.legend(fontsize=7)
         fig.suptitle(f"asyncdemo benchmark ({results['mode']} run, {results['started'][:10]})")
         fig.tight_layout()
         fig.savefig(out / filename, dpi=100)
