@@ -169,8 +169,8 @@ CONTESTANTS: list[Contestant] = [
         command=uvicorn_cli_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the same server started by uvicorn's own --workers, which leaves Nagle's algorithm on: "
-        "each response waits about 40 ms for the client's delayed ACK",
+        why="the same server started by uvicorn's own --workers, which on the asyncio loop leaves "
+        "Nagle's algorithm on: each response waits about 40 ms for the client's delayed ACK",
     ),
     Contestant(
         name="reference",

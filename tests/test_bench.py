@@ -179,3 +179,22 @@ def test_markdown_reports_every_scenario_and_the_targets():
     assert "| P4 hello CPU/request: full middleware / none | 1.00 (<= 1.25) | met |" in text
     # The main table, hello, and the tables for C=100/D=100 ms and C=1000/D=1 s.
     assert text.count("| gunicorn-gthread |") == 4
+
+
+def test_seed_cells_open_the_form_and_vote_on_the_contestants_own_views():
+    """sends the sync contestants to sync_poll/sync_vote and the async ones to the async twins."""
+    sync = run.Cell("seed", "gunicorn-gthread", 10, think_ms=(50, 100))
+    asynchronous = run.Cell("seed", "uvicorn-async", 10, think_ms=(50, 100))
+    assert run.path_for(sync) == "/demo/sync_poll/?question=1"
+    assert run.measure_args(sync) == ("/demo/sync_poll/?question=1", "/demo/sync_vote/", 1, 50, 100)
+    assert run.path_for(asynchronous) == "/demo/async_poll/?question=1"
+    assert run.measure_args(asynchronous)[1] == "/demo/async_vote/"
+
+
+def test_fanout_cells_know_which_views_call_one_after_another():
+    """expects K·D from the sequential sync view and D from the threaded and async ones."""
+    assert run.Cell("fanout", "gunicorn-sync", 10, delay_ms=100, calls=10).expected_ms == 1000
+    threaded = run.Cell("fanout", "gunicorn-gthread", 10, delay_ms=100, calls=10, variant="threaded")
+    assert threaded.expected_ms == 100
+    assert run.path_for(threaded) == "/demo/sync_fanout_threaded/?n=10&delay=100"
+    assert run.Cell("fanout", "uvicorn-async", 10, delay_ms=100, calls=10).expected_ms == 100
