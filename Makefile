@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test soak lint format install migrate clean
+.PHONY: run worker test soak lint format install migrate clean bench bench-quick bench-install
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -42,6 +42,28 @@ test: install
 ## Hold the benchmark's C=100 load for SOAK_SECONDS (60) and check nothing grows
 soak: install
 	$(BIN)/python -m pytest -m soak -s tests/test_soak.py
+
+## The benchmark (bench/run.py): about 15 minutes; results in bench/results/<time>/
+bench: bench-install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+## The benchmark's smoke test (< 2 minutes): fails unless every server answered every request
+bench-quick: bench-install
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+# wrk is the load generator: a Debian/Ubuntu package, installed here when running as root.
+bench-install: $(VENV)/.bench-installed
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get install -y -q wrk >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; \
+	  else \
+	    echo "The benchmark needs wrk: 'sudo apt install wrk' (Debian/Ubuntu) or 'brew install wrk' (macOS)." >&2; \
+	    exit 1; \
+	  fi; }
 
 lint: install
 	$(BIN)/ruff check .

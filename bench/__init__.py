@@ -1,0 +1,1 @@
+"""The benchmark: `make bench` (full) and `make bench-quick` (smoke test). Start with run.py."""

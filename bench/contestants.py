@@ -1,0 +1,186 @@
+"""
+The servers under test, and the command line of each: change how a contestant is served here.
+
+Every contestant runs the same number of server processes (PROCESSES), with DEBUG off and
+access logs off, and reaches the same slow upstream (a separate process) through
+views_demo/upstream.py, so the only differences are the server, the views and the switches.
+"""
+
+import sys
+from dataclasses import dataclass, field
+
+PROCESSES = 2
+THREADS = 50  # per gthread worker: 2 x 50 = 100 requests at once
+# The kernel caps a listen backlog at net.core.somaxconn; ask for more than C=1000 needs.
+BACKLOG = 4096
+
+# Extra uvicorn options for every ASGI contestant (the Django ones and the reference alike),
+# e.g. ["--loop", "uvloop", "--http", "httptools"]. The default "auto" already picks uvloop
+# and httptools when they are installed; results.json records which ones were.
+UVICORN_OPTIONS: list[str] = []
+
+
+def uvicorn(app: str, port: int) -> list[str]:
+    """uvicorn's own supervisor and workers, through bench/serve.py so Nagle's algorithm is off."""
+    return [
+        sys.executable, "-m", "bench.serve", app,
+        "--port", str(port),
+        "--workers", str(PROCESSES),
+        "--backlog", str(BACKLOG),
+        *UVICORN_OPTIONS,
+    ]  # fmt: skip
+
+
+def uvicorn_cli(app: str, port: int) -> list[str]:
+    """The `uvicorn --workers N` command line as documented (it leaves Nagle's algorithm on)."""
+    return [
+        sys.executable, "-m", "uvicorn", app,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(PROCESSES),
+        "--backlog", str(BACKLOG),
+        "--no-access-log", "--log-level", "warning",
+        *UVICORN_OPTIONS,
+    ]  # fmt: skip
+
+
+def gunicorn(port: int, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "asyncdemo.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(PROCESSES),
+        "--backlog", str(BACKLOG),
+        # The worker timeout is a watchdog for a stuck worker; no request here takes this long.
+        "--timeout", "120",
+        "--log-level", "warning",
+        *extra,
+    ]  # fmt: skip
+
+
+def gunicorn_sync(port: int) -> list[str]:
+    return gunicorn(port)
+
+
+def gunicorn_gthread(port: int) -> list[str]:
+    threads = ["--worker-class", "gthread", "--threads", str(THREADS), "--worker-connections", "5000"]
+    return gunicorn(port, *threads)
+
+
+def uvicorn_django(port: int) -> list[str]:
+    return uvicorn("asyncdemo.asgi:application", port)
+
+
+def uvicorn_cli_django(port: int) -> list[str]:
+    return uvicorn_cli("asyncdemo.asgi:application", port)
+
+
+def uvicorn_reference(port: int) -> list[str]:
+    return uvicorn("bench.reference_app:app", port)
+
+
+# What each kind of view is called on each server, by scenario. `{ms}` and `{k}` are filled in.
+SYNC_PATHS = {
+    "hello": "/demo/sync_hello/",
+    "upstream": "/demo/sync_upstream/?delay={ms}",
+    "fanout": "/demo/sync_fanout/?n={k}&delay={ms}",
+    "poll": "/demo/sync_poll/?question=1",
+    "vote": "/demo/sync_vote/",
+}
+ASYNC_PATHS = {name: path.replace("/sync_", "/async_") for name, path in SYNC_PATHS.items()}
+REFERENCE_PATHS = {
+    "hello": "/hello",
+    "upstream": "/upstream?delay={ms}",
+    "fanout": "/fanout?n={k}&delay={ms}",
+}
+
+
+@dataclass(frozen=True)
+class Contestant:
+    """One server configuration under test."""
+
+    name: str
+    label: str
+    command: object  # (port) -> argv
+    paths: dict[str, str]
+    # Requests one server can work on at once while each waits on the upstream, when the
+    # server fixes that number (a worker or a thread each); None when waits hold no thread.
+    slots: int | None
+    # Why it has that many slots, or what bounds it instead: one clause for the report.
+    why: str
+    env: dict[str, str] = field(default_factory=dict)
+    django: bool = True
+
+
+CONTESTANTS: list[Contestant] = [
+    Contestant(
+        name="gunicorn-sync",
+        label="gunicorn sync workers (WSGI)",
+        command=gunicorn_sync,
+        paths=SYNC_PATHS,
+        slots=PROCESSES,
+        why=f"each of the {PROCESSES} sync workers serves one request at a time",
+    ),
+    Contestant(
+        name="gunicorn-gthread",
+        label=f"gunicorn gthread {PROCESSES}x{THREADS} (WSGI)",
+        command=gunicorn_gthread,
+        paths=SYNC_PATHS,
+        slots=PROCESSES * THREADS,
+        why=f"each of the {PROCESSES}x{THREADS} threads serves one request at a time",
+    ),
+    Contestant(
+        name="uvicorn-sync",
+        label="uvicorn, sync views (ASGI)",
+        command=uvicorn_django,
+        paths=SYNC_PATHS,
+        slots=None,
+        why="under ASGI Django runs each request's sync view in a thread of its own (asgiref's "
+        "ThreadSensitiveContext), so a wait blocks that thread, not the server, for a thread hop's CPU",
+    ),
+    Contestant(
+        name="uvicorn-async",
+        label="uvicorn, async views (ASGI, project defaults)",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="a waiting async view holds no worker, so only CPU per request bounds it",
+    ),
+    Contestant(
+        name="uvicorn-async-naive",
+        label="uvicorn, async views, stock middleware + default httpx transport",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread "
+        "and httpx's default pool costs CPU per call",
+        env={"ASYNCDEMO_MIDDLEWARE": "stock", "UPSTREAM_TRANSPORT": "httpx"},
+    ),
+    Contestant(
+        name="uvicorn-async-nomw",
+        label="uvicorn, async views, no middleware",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the same async view with no middleware at all: the floor of Django's own cost",
+        env={"ASYNCDEMO_MIDDLEWARE": "none"},
+    ),
+    Contestant(
+        name="uvicorn-async-cli",
+        label="`uvicorn --workers 2` as documented, async views",
+        command=uvicorn_cli_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the same server started by uvicorn's own --workers, which on the asyncio loop leaves "
+        "Nagle's algorithm on: each response waits about 40 ms for the client's delayed ACK",
+    ),
+    Contestant(
+        name="reference",
+        label="reference: Starlette, same httpx client (no Django)",
+        command=uvicorn_reference,
+        paths=REFERENCE_PATHS,
+        slots=None,
+        why="the same upstream client with no Django at all: the floor of the framework's cost",
+        django=False,
+    ),
+]
+
+BY_NAME = {contestant.name: contestant for contestant in CONTESTANTS}

@@ -1,0 +1,502 @@
+"""
+Turn results.json into report.md and the plots. Rerun on saved results with:
+
+    python -m bench.report bench/results/<run>/results.json
+"""
+
+import json
+import math
+import sys
+from pathlib import Path
+
+# Targets the async path is held to (ratios from the same run); see the README's benchmark section.
+P1_FANOUT_P50 = 1.15  # async fan-out p50 <= 1.15 D
+P2_VS_GTHREAD, P2_VS_REFERENCE = 1.2, 0.8  # C=100, D=100 ms
+P3_VS_GTHREAD, P3_VS_REFERENCE = 4.0, 0.8  # C=1000, D=1 s
+P4_MIDDLEWARE_CPU = 1.25  # hello CPU per request, full middleware vs none
+
+
+def ok_cells(results: dict, scenario: str) -> list[dict]:
+    return [c for c in results["cells"] if c["scenario"] == scenario and c["status"] == "ok"]
+
+
+def find(results: dict, scenario: str, contestant: str, variant: str = "", **where) -> dict | None:
+    for cell in ok_cells(results, scenario):
+        same = cell["contestant"] == contestant and cell["variant"] == variant
+        if same and all(cell[k] == v for k, v in where.items()):
+            return cell
+    return None
+
+
+def name_of(results: dict, cell: dict) -> str:
+    label = results["contestants"][cell["contestant"]]["label"]
+    if cell["variant"] == "threaded":
+        label += ", threaded fan-out view"
+    elif cell["scenario"] == "fanout" and cell["url_path"].startswith("/demo/sync_fanout/"):
+        label += ", sequential fan-out view"
+    return label
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return (
+        f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+    )
+
+
+def latency(cell: dict, which: str) -> str:
+    """A latency percentile, or "-" when nothing was answered to measure it on."""
+    return ms(cell["latency_ms"][which]) if cell["requests"] else "-"
+
+
+def rate(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+
+
+def wait_s(cell: dict) -> float:
+    """The upstream wait one request of this cell cannot avoid, in seconds."""
+    sequential = cell["scenario"] == "fanout" and cell["url_path"].startswith("/demo/sync_fanout/")
+    return cell["delay_ms"] * (cell["calls"] if sequential else 1) / 1000
+
+
+def window(results: dict, cell: dict) -> float:
+    """The measured window the run asked wrk for, in seconds."""
+    settings = results["settings"]
+    return settings["c10k_duration_s"] if cell["scenario"] == "c10k" else settings["duration_s"]
+
+
+def window_limit(cell: dict, seconds: float, wait: float | None = None) -> float | None:
+    """C/D (or C/wait), counted the way a closed-loop run of `seconds` can: only whole rounds finish."""
+    if cell["scenario"] == "seed":
+        think = sum(cell["think_ms"]) / 2 / 1000
+        return cell["concurrency"] / think
+    wait = cell["delay_ms"] / 1000 if wait is None else wait
+    if not wait:
+        return None
+    return cell["concurrency"] * math.floor(seconds / wait) / seconds
+
+
+def explain(results: dict, cell: dict) -> str:
+    """One sentence: which bound holds this contestant here, and how close it came."""
+    contestant = results["contestants"][cell["contestant"]]
+    cores = results["machine"]["cores"]
+    tp, cpu = cell["throughput"], cell["cpu_ms_per_request"]
+    wait = wait_s(cell)
+    slots = contestant["slots"]
+    bounds = {}
+    if cpu:
+        bounds["cpu"] = cores / (cpu / 1000)
+    limit = window_limit(cell, window(results, cell), wait)
+    if limit:
+        bounds["wait"] = limit
+    if slots and wait:
+        bounds["slots"] = slots / wait
+    if cell["scenario"] in ("seed", "hello") and slots:
+        bounds.pop("slots", None)
+    binding = min(bounds, key=bounds.get) if bounds else None
+    if not cell["requests"]:
+        return (
+            f"No request completed within the {cell['seconds']:.0f} s window: all {cell['concurrency']} "
+            f"connections were still waiting (server CPU {cell['server_cpu_s']:.1f} s over the window)."
+        )
+    share = f"{tp / bounds[binding]:.0%}" if binding else ""
+    if cell["scenario"] == "hello":
+        text = (
+            f"{ms(cpu)} of server CPU per request bounds it to about {rate(bounds.get('cpu'))} req/s on "
+            f"{cores} cores, which it shares with wrk"
+        )
+        reference = find(results, "hello", "reference")
+        if reference and reference is not cell and reference["cpu_ms_per_request"] and cpu:
+            text += f"; {cpu / reference['cpu_ms_per_request']:.1f}x the reference's CPU per request"
+        if cell["contestant"] == "uvicorn-sync":
+            text += " (each sync view also hops to a thread and back)"
+    elif binding == "slots":
+        queued = cell["concurrency"] - slots
+        text = f"{contestant['why']}, so at most {slots}/{wait:g} s = {rate(bounds['slots'])} req/s"
+        text += f"; the other {queued} connections queue, hence the p99" if queued > 0 else ""
+        if cell["scenario"] == "fanout" and cell["variant"] != "threaded" and wait > cell["delay_ms"] / 1000:
+            text += f" (and each request makes its {cell['calls']} calls one after another: {wait:g} s)"
+    elif binding == "cpu":
+        text = (
+            f"CPU is the limit here: {ms(cpu)} of server CPU per request allows about "
+            f"{rate(bounds['cpu'])} req/s on {cores} cores (shared with wrk and the upstream); "
+            f"it served {share} of that"
+        )
+        if cell["contestant"] == "uvicorn-sync":
+            text = f"each waiting sync view holds a thread ({cell['peak_threads']} at peak), so " + text
+        elif slots is None:
+            text = "waits hold no worker, so " + text
+        text += other_load(cell) + client_cost(results, cell)
+    elif binding == "wait":
+        what = "of the offered load (users / think time)" if cell["scenario"] == "seed" else "that C/D allows"
+        if wait > cell["delay_ms"] / 1000 and cell["scenario"] == "fanout":
+            what = f"that C/(K·D) allows, its {cell['calls']} calls running one after another"
+        if tp >= 0.8 * bounds["wait"]:
+            text = f"it keeps up with the upstream: {share} of the {rate(bounds['wait'])} req/s {what}"
+        else:
+            used = tp * cpu / 1000 if cpu else 0
+            text = (
+                f"nothing in its design stops it below the {rate(bounds['wait'])} req/s {what}, yet it "
+                f"served {share}: "
+                f"it was short of CPU, using {used:.1f} of the {cores} cores" + other_load(cell)
+            )
+    else:
+        text = "no bound applies"
+    failures = {k: v for k, v in cell["errors"].items() if v}
+    if failures:
+        text += "; errors: " + ", ".join(f"{v} {k}" for k, v in failures.items())
+    if cell.get("process_churn"):
+        text += " (a server process exited or started during the window: its CPU figure is not exact)"
+    if cell.get("restarts"):
+        text += f" (restarted {' and '.join(cell['restarts'])}: still busy with abandoned requests)"
+    return text[0].upper() + text[1:] + "."
+
+
+def other_load(cell: dict) -> str:
+    other = cell.get("other_cpu_percent_of_machine") or 0
+    return f"; other processes on the machine took {other:.0f}% of it meanwhile" if other > 10 else ""
+
+
+def client_cost(results: dict, cell: dict) -> str:
+    """Show, from the reference, how much of the CPU per request is the upstream call itself."""
+    if cell["scenario"] not in ("upstream", "fanout"):
+        return ""
+    hello = find(results, "hello", "reference")
+    here = find(
+        results, cell["scenario"], "reference", concurrency=cell["concurrency"], delay_ms=cell["delay_ms"]
+    )
+    if not (hello and here and here["cpu_ms_per_request"] and hello["cpu_ms_per_request"]):
+        return ""
+    return (
+        f"; the reference (no Django) spends {ms(here['cpu_ms_per_request'])} per request here against "
+        f"{ms(hello['cpu_ms_per_request'])} for hello, so most of it goes to the upstream client"
+    )
+
+
+def table(results: dict, cells: list[dict], *, limit: str) -> list[str]:
+    lines = [
+        f"| contestant | req/s | {limit} | p50 | p99 | errors | CPU/req | threads | RSS | fds | wrk CPU "
+        "| why |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for cell in cells:
+        lim = window_limit(cell, window(results, cell))
+        if cell["scenario"] == "hello":
+            lim = None
+        errors = sum(cell["errors"].values())
+        lines.append(
+            f"| {name_of(results, cell)} | **{rate(cell['throughput'])}** | {rate(lim)} | "
+            f"{latency(cell, 'p50')} | {latency(cell, 'p99')} | {errors or 0} | "
+            f"{ms(cell['cpu_ms_per_request'])} | {cell['peak_threads']} | {cell['peak_rss_mb']:.0f} MB | "
+            f"{cell['peak_fds']} | {cell['wrk_cpu_percent_of_core']:.0f}% | {explain(results, cell)} |"
+        )
+    return lines
+
+
+def headline(results: dict) -> list[str]:
+    points = [(100, 100), (1000, 1000)]
+    lines = [
+        "| contestant | " + " | ".join(f"C={c}, D={ms(d)}: req/s | p99" for c, d in points) + " |",
+        "|---|" + "---:|---:|" * len(points),
+    ]
+    measured = {c["contestant"] for c in ok_cells(results, "upstream")}
+    names = [name for name in results["contestants"] if name in measured]
+    for name in names:
+        row = [results["contestants"][name]["label"]]
+        for concurrency, delay in points:
+            cell = find(results, "upstream", name, concurrency=concurrency, delay_ms=delay)
+            row += [rate(cell["throughput"]), latency(cell, "p99")] if cell else ["-", "-"]
+        lines.append("| " + " | ".join(row) + " |")
+    limits = ["limit C/D"]
+    for concurrency, delay in points:
+        limits += [rate(concurrency / (delay / 1000)), ms(delay)]
+    lines.append("| " + " | ".join(limits) + " |")
+    return lines
+
+
+def times(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else f"{a:g} vs 0"
+
+
+def targets(results: dict) -> list[str]:
+    """The ratios the async path is held to, computed from this run."""
+    rows = []
+
+    def verdict(ok: bool | None) -> str:
+        return "-" if ok is None else "met" if ok else "**not met**"
+
+    fan = find(results, "fanout", "uvicorn-async")
+    if fan:
+        ratio = fan["latency_ms"]["p50"] / fan["delay_ms"]
+        rows.append(
+            (
+                "P1 fan-out K=10, D=100 ms: async p50 / D",
+                f"{ratio:.2f} (<= {P1_FANOUT_P50})",
+                verdict(ratio <= P1_FANOUT_P50),
+            )
+        )
+    for label, (c, d), (vs_g, vs_r) in (
+        ("P2 C=100, D=100 ms", (100, 100), (P2_VS_GTHREAD, P2_VS_REFERENCE)),
+        ("P3 C=1000, D=1 s", (1000, 1000), (P3_VS_GTHREAD, P3_VS_REFERENCE)),
+    ):
+        a = find(results, "upstream", "uvicorn-async", concurrency=c, delay_ms=d)
+        g = find(results, "upstream", "gunicorn-gthread", concurrency=c, delay_ms=d)
+        r = find(results, "upstream", "reference", concurrency=c, delay_ms=d)
+        if a and g and r:
+            # Nothing answered is worse than an error, though wrk counts no error for it.
+            errors = sum(a["errors"].values()) if a["requests"] else "nothing answered"
+            rows.append(
+                (
+                    f"{label}: async / gthread",
+                    f"{times(a['throughput'], g['throughput'])} (>= {vs_g})",
+                    verdict(a["throughput"] >= vs_g * g["throughput"]),
+                )
+            )
+            rows.append(
+                (
+                    f"{label}: async / reference",
+                    f"{times(a['throughput'], r['throughput'])} (>= {vs_r})",
+                    verdict(a["throughput"] >= vs_r * r["throughput"]),
+                )
+            )
+            rows.append((f"{label}: async errors", str(errors), verdict(errors == 0)))
+    full = find(results, "hello", "uvicorn-async")
+    bare = find(results, "hello", "uvicorn-async-nomw")
+    if full and bare and full["cpu_ms_per_request"] and bare["cpu_ms_per_request"]:
+        ratio = full["cpu_ms_per_request"] / bare["cpu_ms_per_request"]
+        label = "P4 hello CPU/request: full middleware / none"
+        stacks = [results["contestants"][c["contestant"]]["middleware"] for c in (full, bare)]
+        if stacks[0] == stacks[1]:
+            # This checkout does not read the switch: both ran the same stack, nothing to compare.
+            rows.append((label, f"{ratio:.2f}, but ASYNCDEMO_MIDDLEWARE=none was not read: same stack", "-"))
+        else:
+            rows.append((label, f"{ratio:.2f} (<= {P4_MIDDLEWARE_CPU})", verdict(ratio <= P4_MIDDLEWARE_CPU)))
+    c10k = find(results, "c10k", "uvicorn-async")
+    if c10k:
+        errors = sum(c10k["errors"].values()) if c10k["requests"] else "nothing answered"
+        rows.append(
+            (
+                "P5 10,000 in flight: async errors",
+                f"{errors} (threads {c10k['peak_threads']}, RSS "
+                f"{c10k['peak_rss_mb']:.0f} MB, fds {c10k['peak_fds']})",
+                verdict(errors == 0),
+            )
+        )
+    if not rows:
+        return []
+    return ["| target | this run | |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
+
+
+def machine_lines(results: dict) -> list[str]:
+    m = results["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    others = [
+        c["other_cpu_percent_of_machine"] for c in results["cells"] if c.get("other_cpu_percent_of_machine")
+    ]
+    others.sort()
+    other = others[len(others) // 2] if others else 0
+    load = (
+        f"**The machine was shared and busy**: outside this benchmark's own processes it was {other:.0f}% "
+        "busy during the median cell, so absolute numbers are noisy; compare contestants within a row."
+        if other > 10
+        else f"Other processes used {other:.0f}% of the machine during the median cell."
+    )
+    return [
+        f"- Run: {results['mode']}, {results['started']} to {results.get('finished', '?')} UTC, "
+        f"commit {m['commit']}.",
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, Linux {m['kernel']}, "
+        f"Python {m['python']}; {m['wrk']}.",
+        f"- Packages: {packages}.",
+        f"- Load average at start {' '.join(results['loadavg_start'])}, at end "
+        f"{' '.join(results.get('loadavg_end', ['?']))}. {load}",
+        f"- Every server: {results['settings']['processes_per_server']} processes, DEBUG=0, access logs off; "
+        f"each cell warms up {results['settings']['warmup_s']} s, then measures "
+        f"{results['settings']['duration_s']} s (C10K: {results['settings']['c10k_duration_s']} s).",
+    ]
+
+
+def markdown(results: dict) -> str:
+    out = ["# asyncdemo benchmark results", ""]
+    out += [*machine_lines(results), ""]
+    out += [
+        "Everything runs on the same cores: the server under test, the slow upstream (its own process) and "
+        "wrk. Figures are ratios between contestants measured side by side, not absolute promises.",
+        "",
+        "## Main table: one upstream call",
+        "",
+        *headline(results),
+        "",
+    ]
+    target_lines = targets(results)
+    if target_lines:
+        out += [
+            "## Targets for the async path",
+            "",
+            "P1: fan-out p50 within 15% of one D; P2, P3: async views against threaded WSGI and the "
+            "non-Django reference; P4: the full middleware stack costs at most 25% more CPU than none; "
+            "P5: 10,000 slow requests in flight without errors.",
+            "",
+            *target_lines,
+            "",
+        ]
+    out += [
+        "## How to read the tables",
+        "",
+        "- **req/s**: requests answered per second of the measured window (any status). **limit**: what "
+        "the waits allow, C/D counted in whole rounds of the window (a closed-loop run of 8 s at D=1 s can "
+        "finish only 7 rounds); for the seed scenario, users / mean think time; for hello, the CPU bound "
+        "in the sentence.",
+        "- **p50, p99**: latency of the answered requests. **errors**: non-2xx answers, wrk timeouts, "
+        "connect/read/write errors, added up (results.json has them apart).",
+        "- **CPU/req**: CPU time of all the server's processes over the window, divided by the requests "
+        "answered. **threads, RSS, fds**: peak over the window, summed over the server's processes. "
+        "**wrk CPU**: the load generator's own CPU, in % of one core (near 200% it is the bottleneck).",
+        "- What wrk hides: it is a closed loop. Each connection sends its next request only when the last "
+        "one is answered, so a stalled server is sent less work, and requests still waiting when the window "
+        "closes are not counted at all (coordinated omission). The latencies are therefore those of the "
+        "requests that got through, and a queueing server looks better than it is: read p99 together with "
+        "req/s against the limit.",
+        "",
+    ]
+    upstream_cells = ok_cells(results, "upstream")
+    points = sorted({(c["delay_ms"], c["concurrency"]) for c in upstream_cells})
+    sections = [
+        ("hello", [None]),
+        ("upstream", points),
+        ("fanout", [None]),
+        ("seed", [None]),
+        ("c10k", [None]),
+    ]
+    for scenario, keys in sections:
+        cells_all = [c for c in results["cells"] if c["scenario"] == scenario]
+        if not cells_all:
+            continue
+        out += [f"## {results['scenarios'][scenario]}", ""]
+        if scenario == "fanout":
+            cell = cells_all[0]
+            out += [
+                f"Each request makes K={cell['calls']} calls of D={cell['delay_ms']} ms, "
+                f"at C={cell['concurrency']}: "
+                f"at best D = {cell['delay_ms']} ms when the calls run at once, K·D = "
+                f"{ms(cell['calls'] * cell['delay_ms'])} one after another.",
+                "",
+            ]
+        for key in keys:
+            cells = [c for c in cells_all if c["status"] == "ok"]
+            if key is not None:
+                delay, concurrency = key
+                cells = [c for c in cells if c["delay_ms"] == delay and c["concurrency"] == concurrency]
+                out += [
+                    f"### D = {ms(delay)}, C = {concurrency}: latency ≥ {ms(delay)}, "
+                    f"throughput ≤ C/D = {rate(concurrency / (delay / 1000))} req/s",
+                    "",
+                ]
+            elif cells:
+                c0 = cells[0]
+                out += [f"C = {c0['concurrency']}.", ""]
+            if cells:
+                out += [*table(results, sorted(cells, key=lambda c: -c["throughput"]), limit="limit"), ""]
+        skipped = [c for c in cells_all if c["status"] != "ok"]
+        for cell in skipped:
+            out.append(
+                f"- {results['contestants'].get(cell['contestant'], {}).get('label', cell['contestant'])}: "
+                f"{cell['status']} ({cell.get('reason', '')})"
+            )
+        if skipped:
+            out.append("")
+    if results.get("plots"):
+        out += ["## Plots", ""] + [f"![{name}]({name})" for name in results["plots"]] + [""]
+    out += ["## Contestants", "", "| name | command | switches | middleware |", "|---|---|---|---|"]
+    for name, c in results["contestants"].items():
+        switches = " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults"
+        middleware = "-" if c["middleware"] is None else f"{len(c['middleware'])} classes"
+        out.append(f"| {name}: {c['label']} | `{c['command']}` | {switches} | {middleware} |")
+    out += [
+        "",
+        "A switch the project does not read yet leaves that contestant on the defaults: compare its "
+        "middleware count with uvicorn-async's.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def plot(results: dict, out: Path) -> list[str]:
+    """Draw throughput and p99 against concurrency, one line per contestant; return the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = ok_cells(results, "upstream")
+    delays = sorted({c["delay_ms"] for c in cells})
+    if not cells:
+        return []
+    written = []
+    # One colour per contestant in every panel, so a line means the same server everywhere.
+    names = [name for name in results["contestants"] if any(c["contestant"] == name for c in cells)]
+    colours = dict(zip(names, plt.get_cmap("tab10").colors, strict=False))
+    for metric, ylabel, filename in (
+        ("throughput", "requests/s answered", "upstream-throughput.png"),
+        ("p99", "p99 latency (s)", "upstream-p99.png"),
+    ):
+        fig, axes = plt.subplots(1, len(delays), figsize=(6 * len(delays), 4.8), squeeze=False)
+        for ax, delay in zip(axes[0], delays, strict=True):
+            here = [c for c in cells if c["delay_ms"] == delay]
+            for name in names:
+                points = sorted((c["concurrency"], c) for c in here if c["contestant"] == name)
+                if not points:
+                    continue
+                xs = [x for x, _ in points]
+                # A cell that answered nothing has no latency and no place on a log scale: leave a gap.
+                if metric == "throughput":
+                    ys = [c["throughput"] if c["requests"] else math.nan for _, c in points]
+                else:
+                    ys = [c["latency_ms"]["p99"] / 1000 if c["requests"] else math.nan for _, c in points]
+                silent = [str(x) for x, c in points if not c["requests"]]
+                label = name + (f" (nothing answered at C={', '.join(silent)})" if silent else "")
+                ax.plot(xs, ys, marker="o", label=label, color=colours[name])
+            xs = sorted({c["concurrency"] for c in here})
+            if metric == "throughput":
+                ax.plot(xs, [x / (delay / 1000) for x in xs], "k--", linewidth=1, label="limit C/D")
+            else:
+                ax.axhline(delay / 1000, color="k", linestyle="--", linewidth=1, label="limit D")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("concurrency C (connections)")
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"one upstream call, D = {ms(delay)}")
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"asyncdemo benchmark ({results['mode']} run, {results['started'][:10]})")
+        fig.tight_layout()
+        fig.savefig(out / filename, dpi=100)
+        plt.close(fig)
+        written.append(filename)
+    hello = ok_cells(results, "hello")
+    if hello:
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        hello = sorted(hello, key=lambda c: c["cpu_ms_per_request"] or 0)
+        ax.barh([c["contestant"] for c in hello], [c["cpu_ms_per_request"] or 0 for c in hello])
+        ax.set_xlabel("server CPU per request (ms)")
+        ax.set_title("hello: the framework's own cost")
+        fig.tight_layout()
+        fig.savefig(out / "hello-cpu.png", dpi=100)
+        plt.close(fig)
+        written.append("hello-cpu.png")
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    path = Path((argv or sys.argv[1:])[0])
+    results = json.loads(path.read_text())
+    out = path.parent
+    results["plots"] = plot(results, out)
+    (out / "report.md").write_text(markdown(results))
+    print(f"wrote {out / 'report.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+-- The seed experiment's round: open the poll's form (which sets the csrftoken cookie and
+-- lists the choices), then vote for a random choice with the token in X-CSRFToken,
+-- waiting between requests like the seed's Locust users (1-2 s per round).
+--
+-- wrk calls request() per thread, not per connection, so each thread alternates GET and
+-- POST over its connections: half the requests read the form, half vote, and every vote
+-- carries a token and a choice a real GET of the form gave this thread.
+-- Arguments: poll path, vote path, question id, think time min ms, think time max ms.
+
+local poll_path, vote_path, question, think_min, think_max
+local token = nil
+local choices = {}
+local sent = 0
+
+function init(args)
+  poll_path, vote_path, question = args[1], args[2], args[3]
+  think_min, think_max = tonumber(args[4]), tonumber(args[5])
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+end
+
+function request()
+  sent = sent + 1
+  local cookie = {}
+  if token then cookie = {["Cookie"] = "csrftoken=" .. token} end
+  if token == nil or #choices == 0 or sent % 2 == 1 then
+    return wrk.format("GET", poll_path, cookie)
+  end
+  local headers = {
+    ["Cookie"] = "csrftoken=" .. token,
+    ["X-CSRFToken"] = token,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+  local body = "question=" .. question .. "&choice=" .. choices[math.random(#choices)]
+  return wrk.format("POST", vote_path, headers, body)
+end
+
+function response(status, headers, body)
+  count_status(status)
+  if token == nil then
+    for name, value in pairs(headers) do
+      if name:lower() == "set-cookie" then
+        token = value:match("csrftoken=([^;]+)")
+      end
+    end
+  end
+  if #choices == 0 and body then
+    for tag in body:gmatch("<input[^>]*>") do
+      if tag:find('name="choice"', 1, true) then
+        local id = tag:match('value="(%d+)"')
+        if id then table.insert(choices, id) end
+      end
+    end
+  end
+end
+
+function delay()
+  if think_max <= 0 then return 0 end
+  return math.random(think_min, think_max)
+end

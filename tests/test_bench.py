@@ -1,0 +1,200 @@
+"""The benchmark's own logic: process accounting, which bound explains a result, the quick run's checks."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from bench import procstat, report, run
+from bench.contestants import BY_NAME
+
+
+@pytest.fixture
+def session():
+    """A shell in its own session with two children, like a server and its workers."""
+    process = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"], start_new_session=True)
+    deadline = time.monotonic() + 5
+    while len(procstat.session_pids(process.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield process.pid
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def test_usage_sums_every_process_of_a_session(session):
+    """counts the leader and both children, with their threads and memory."""
+    usage = procstat.usage(session)
+    assert usage.processes == 3
+    assert usage.threads >= 3
+    assert usage.rss_bytes > 0
+    assert usage.fds >= 3
+
+
+def results_with(cell: dict, contestant: str) -> dict:
+    return {
+        "machine": {"cores": 2},
+        "settings": {"duration_s": 8, "c10k_duration_s": 15},
+        "contestants": {contestant: {"label": contestant, **vars_of(contestant)}},
+        "cells": [cell],
+    }
+
+
+def vars_of(name: str) -> dict:
+    contestant = BY_NAME[name]
+    return {"slots": contestant.slots, "why": contestant.why, "middleware": []}
+
+
+def upstream_cell(contestant: str, *, throughput: float, cpu: float, concurrency=100, delay=100) -> dict:
+    return {
+        "scenario": "upstream",
+        "contestant": contestant,
+        "variant": "",
+        "status": "ok",
+        "concurrency": concurrency,
+        "delay_ms": delay,
+        "calls": 1,
+        "think_ms": [0, 0],
+        "seconds": 8.0,
+        "url_path": "/demo/x/",
+        "throughput": throughput,
+        "requests": int(throughput * 8),
+        "cpu_ms_per_request": cpu,
+        "errors": {"non_2xx": 0, "timeout": 0, "connect": 0, "read": 0, "write": 0},
+    }
+
+
+def test_explain_names_the_workers_when_they_bound_a_sync_server():
+    """explains gunicorn sync at C=100, D=100 ms by its 2 workers: 2/0.1 s = 20 req/s."""
+    cell = upstream_cell("gunicorn-sync", throughput=19.5, cpu=1.0)
+    text = report.explain(results_with(cell, "gunicorn-sync"), cell)
+    assert "20 req/s" in text
+    assert "98 connections queue" in text
+
+
+def test_explain_names_cpu_when_waits_hold_no_worker():
+    """explains an async server that runs out of CPU by its CPU per request."""
+    cell = upstream_cell("uvicorn-async", throughput=600, cpu=3.0)
+    text = report.explain(results_with(cell, "uvicorn-async"), cell)
+    assert text.startswith("Waits hold no worker, so CPU is the limit")
+    assert "667 req/s" in text
+
+
+def test_explain_says_when_a_server_keeps_up_with_the_upstream():
+    """explains a server far from its CPU bound by C/D."""
+    cell = upstream_cell("reference", throughput=950, cpu=0.2)
+    text = report.explain(results_with(cell, "reference"), cell)
+    assert "keeps up with the upstream: 95% of the 1,000 req/s" in text
+
+
+def test_seed_scenario_waits_for_the_poll_views_then_becomes_required():
+    """marks seed cells not available until the project defines the views, then requires them."""
+    without = {"urls": dict.fromkeys(["sync_poll", "async_poll", "sync_vote", "async_vote"], False)}
+    with_views = {"urls": dict.fromkeys(without["urls"], True)}
+    assert run.seed_status(without, BY_NAME["uvicorn-async"])[0] is False
+    assert run.seed_status(with_views, BY_NAME["uvicorn-async"]) == (True, "")
+    assert run.seed_status(with_views, BY_NAME["gunicorn-sync"]) == (True, "")
+    assert run.seed_status(with_views, BY_NAME["reference"])[0] is False
+
+
+def complete_cell(**errors) -> dict:
+    cell = upstream_cell("uvicorn-async", throughput=90, cpu=1.0)
+    cell.update(
+        key="upstream/x",
+        requests=900,
+        latency_ms={"p50": 100, "p99": 120},
+        statuses={"200": 900},
+        peak_threads=10,
+        peak_rss_mb=100,
+        peak_fds=50,
+        wrk_cpu_s=0.5,
+        wrk_cpu_percent_of_core=6.0,
+        server_cpu_s=0.9,
+    )
+    cell["errors"] = {**cell["errors"], **errors}
+    return cell
+
+
+def test_check_passes_a_complete_run(tmp_path):
+    """accepts a run where every cell answered with 2xx and every file was written."""
+    for name in ("results.json", "report.md", "a.png"):
+        (tmp_path / name).write_text("x")
+    results = {"cells": [complete_cell()], "out": str(tmp_path), "plots": ["a.png"]}
+    assert run.check(results) == []
+
+
+def test_check_fails_on_errors_missing_files_and_unavailable_scenarios(tmp_path):
+    """reports non-2xx answers, a missing plot, and a non-seed scenario that did not run."""
+    (tmp_path / "results.json").write_text("x")
+    results = {
+        "cells": [
+            complete_cell(non_2xx=3),
+            {"key": "hello/x", "scenario": "hello", "contestant": "reference", "status": "not available",
+             "reason": "?"},
+        ],
+        "out": str(tmp_path),
+        "plots": ["a.png"],
+    }  # fmt: skip
+    problems = "\n".join(run.check(results))
+    assert "errors {'non_2xx': 3}" in problems
+    assert "hello/x: not available" in problems
+    assert "report.md was not written" in problems
+    assert "a.png was not written" in problems
+
+
+def test_markdown_reports_every_scenario_and_the_targets():
+    """renders the main table, the targets with verdicts, and one row per measured cell."""
+    names = ["gunicorn-gthread", "uvicorn-async", "uvicorn-async-nomw", "reference"]
+    cells = []
+    for name, speed in zip(names, (1, 3, 3, 3), strict=True):
+        for concurrency, delay in ((100, 100), (1000, 1000)):
+            cell = complete_cell()
+            cell.update(contestant=name, concurrency=concurrency, delay_ms=delay, key=f"{name}/{delay}")
+            cell.update(throughput=speed * 100.0, seconds=8.0)
+            cells.append(cell)
+        hello = complete_cell()
+        hello.update(scenario="hello", contestant=name, delay_ms=0, cpu_ms_per_request=speed, key=name)
+        cells.append(hello)
+    results = {
+        "mode": "full",
+        "started": "2026-01-01T00:00:00+00:00",
+        "finished": "2026-01-01T00:15:00+00:00",
+        "loadavg_start": ["1", "1", "1"],
+        "loadavg_end": ["1", "1", "1"],
+        "machine": {"cores": 2, "cpu": "test", "memory_gb": 1, "kernel": "6", "python": "3.12",
+                    "wrk": "wrk 4", "packages": {"Django": "6.1"}, "commit": "abc"},
+        "settings": {"duration_s": 8, "warmup_s": 1, "c10k_duration_s": 15, "processes_per_server": 2},
+        "scenarios": run.SCENARIOS,
+        "contestants": {
+            name: {"label": name, "command": "x", "switches": {}, **vars_of(name),
+                   "middleware": [] if name.endswith("nomw") else ["m"]}
+            for name in names
+        },
+        "cells": cells,
+    }  # fmt: skip
+    text = report.markdown(results)
+    assert "| uvicorn-async | 300 | 120 ms | 300 | 120 ms |" in text
+    assert "| P2 C=100, D=100 ms: async / gthread | 3.00 (>= 1.2) | met |" in text
+    assert "| P4 hello CPU/request: full middleware / none | 1.00 (<= 1.25) | met |" in text
+    # The main table, hello, and the tables for C=100/D=100 ms and C=1000/D=1 s.
+    assert text.count("| gunicorn-gthread |") == 4
+
+
+def test_seed_cells_open_the_form_and_vote_on_the_contestants_own_views():
+    """sends the sync contestants to sync_poll/sync_vote and the async ones to the async twins."""
+    sync = run.Cell("seed", "gunicorn-gthread", 10, think_ms=(50, 100))
+    asynchronous = run.Cell("seed", "uvicorn-async", 10, think_ms=(50, 100))
+    assert run.path_for(sync) == "/demo/sync_poll/?question=1"
+    assert run.measure_args(sync) == ("/demo/sync_poll/?question=1", "/demo/sync_vote/", 1, 50, 100)
+    assert run.path_for(asynchronous) == "/demo/async_poll/?question=1"
+    assert run.measure_args(asynchronous)[1] == "/demo/async_vote/"
+
+
+def test_fanout_cells_know_which_views_call_one_after_another():
+    """expects K·D from the sequential sync view and D from the threaded and async ones."""
+    assert run.Cell("fanout", "gunicorn-sync", 10, delay_ms=100, calls=10).expected_ms == 1000
+    threaded = run.Cell("fanout", "gunicorn-gthread", 10, delay_ms=100, calls=10, variant="threaded")
+    assert threaded.expected_ms == 100
+    assert run.path_for(threaded) == "/demo/sync_fanout_threaded/?n=10&delay=100"
+    assert run.Cell("fanout", "uvicorn-async", 10, delay_ms=100, calls=10).expected_ms == 100
