@@ -38,7 +38,12 @@ INSTALLED_APPS = [
     "views_demo",
 ]
 
-MIDDLEWARE = [
+# Django's default middleware. Under ASGI each of their hooks costs a hop to a thread and
+# back; views_demo/middleware_fast.py has the same classes with the hooks that do no I/O
+# run inline, and that is what this project serves unless ASYNCDEMO_MIDDLEWARE says
+# otherwise: `stock` for Django's own classes (to compare), `none` for no middleware at
+# all (only to measure what the middleware costs: errors then answer 500).
+DJANGO_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,8 +51,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "views_demo.errors.DemoErrorMiddleware",
 ]
+MIDDLEWARE_MODE = os.environ.get("ASYNCDEMO_MIDDLEWARE", "fast")
+if MIDDLEWARE_MODE == "fast":
+    MIDDLEWARE = [
+        "views_demo.middleware_fast.SecurityMiddleware",
+        "views_demo.middleware_fast.SessionMiddleware",
+        "views_demo.middleware_fast.CommonMiddleware",
+        "views_demo.middleware_fast.CsrfViewMiddleware",
+        "views_demo.middleware_fast.AuthenticationMiddleware",
+        "views_demo.middleware_fast.MessageMiddleware",
+        "views_demo.middleware_fast.XFrameOptionsMiddleware",
+        "views_demo.errors.DemoErrorMiddleware",
+    ]
+elif MIDDLEWARE_MODE == "stock":
+    MIDDLEWARE = [*DJANGO_MIDDLEWARE, "views_demo.errors.DemoErrorMiddleware"]
+elif MIDDLEWARE_MODE == "none":
+    MIDDLEWARE = []
+else:
+    raise ImproperlyConfigured("ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'.")
 
 ROOT_URLCONF = "asyncdemo.urls"
 
