@@ -23,9 +23,9 @@ install: $(VENV)/.installed
 migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
-## Serve the project over ASGI on http://$(HOST):$(PORT)/
+## Serve the project over ASGI on http://$(HOST):$(PORT)/ (uvloop, httptools: docs/performance.md)
 run: migrate
-	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools
 
 ## Run the whole test suite
 test: install

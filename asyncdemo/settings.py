@@ -71,6 +71,11 @@ elif MIDDLEWARE_MODE == "none":
 else:
     raise ImproperlyConfigured("ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'.")
 
+# 0: Django's own thread per request under ASGI. N: every request's sync code runs on one
+# of N shared threads (asgi.py), for many concurrent async requests; sync views then take
+# turns on those threads.
+ASYNCDEMO_SYNC_THREADS = int(os.environ.get("ASYNCDEMO_SYNC_THREADS", "0"))
+
 ROOT_URLCONF = "asyncdemo.urls"
 
 TEMPLATES = [

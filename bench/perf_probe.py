@@ -5,8 +5,10 @@ Each probe runs the slow upstream as its own process, starts what it measures on
 127.0.0.1 port, and prints one line per run plus the median and spread per configuration.
 Configurations are interleaved (A B A B ...) because the machine is shared and noisy.
 
-    # CPU per upstream call, 100 calls in flight, for each transport (in this process)
-    python bench/perf_probe.py transport --concurrency 100 --rounds 30 --repeat 3
+    # CPU per upstream call, 100 calls in flight, for each transport (in this process);
+    # per-call is the pitfall of a new httpx.AsyncClient for every call
+    python bench/perf_probe.py transport --concurrency 100 --rounds 20 --repeat 3 \\
+        --transports httpx aiohttp per-call
 
     # uvicorn + wrk: throughput, latency, errors and server CPU per request, per configuration.
     # A configuration is NAME:KEY=VALUE,...; lower-case keys are uvicorn options (workers,
@@ -15,7 +17,8 @@ Configurations are interleaved (A B A B ...) because the machine is shared and n
         --config 'httpx:UPSTREAM_TRANSPORT=httpx' --config 'aiohttp:UPSTREAM_TRANSPORT=aiohttp'
 
     # Hold N slow requests at once; report threads, RSS and open files of the server at peak
-    python bench/perf_probe.py hold -n 10000 --delay 20000 --config 'fast:workers=2'
+    python bench/perf_probe.py hold -n 10000 --delay 10000 --ramp 10 --upstream-workers 2 \\
+        --config 'fast:workers=2,UPSTREAM_MAX_CONNECTIONS=6000'
 """
 
 import argparse
@@ -92,11 +95,12 @@ def footprint(pid: int) -> dict[str, int]:
 
 @contextlib.contextmanager
 def slow_upstream(workers: int = 1):
+    """Run the slow upstream alone; yield (url, pid)."""
     port = free_port()
     args = [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port), "--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
-    with running(args, probe=f"{url}/delay?ms=0", env={"PYTHONPATH": str(ROOT)}):
-        yield url
+    with running(args, probe=f"{url}/delay?ms=0", env={"PYTHONPATH": str(ROOT)}) as process:
+        yield url, process.pid
 
 
 def parse_config(spec: str) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -175,7 +179,7 @@ def probe_wrk(args) -> None:
     print(_stamp())
     wrk = f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --timeout {args.timeout}"
     print(f"# {wrk} {args.path}")
-    with slow_upstream(args.upstream_workers) as upstream_url:
+    with slow_upstream(args.upstream_workers) as (upstream_url, _):
         for repeat in range(args.repeat):
             for name, options, env in configs:
                 with django_server(options, env, upstream_url, sqlite) as (url, pid):
@@ -208,15 +212,28 @@ def probe_wrk(args) -> None:
 # Transport CPU per call, in this process
 
 
-async def _transport_round(concurrency: int, rounds: int) -> tuple[float, int]:
+async def _per_call_client() -> dict:
+    # The pitfall: a new client for every call (what upstream.aget_client() exists to avoid).
+    import httpx
+
     from views_demo import upstream
 
+    async with httpx.AsyncClient() as client:
+        response = await client.get(upstream._url("delay"), params={"ms": args_delay}, timeout=10)
+    return response.json()
+
+
+async def _transport_round(name: str, concurrency: int, rounds: int) -> tuple[float, int]:
+    from views_demo import upstream
+
+    call = _per_call_client if name == "per-call" else lambda: upstream.adelay(ms=args_delay)
+    os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
     await upstream.aopen_client()
     try:
-        await asyncio.gather(*(upstream.adelay(ms=args_delay) for _ in range(concurrency)))  # warm the pool
+        await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
         started = time.process_time()
         for _ in range(rounds):
-            await asyncio.gather(*(upstream.adelay(ms=args_delay) for _ in range(concurrency)))
+            await asyncio.gather(*(call() for _ in range(concurrency)))
         return time.process_time() - started, concurrency * rounds
     finally:
         await upstream.aclose_client()
@@ -232,7 +249,7 @@ def probe_transport(args) -> None:
     os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
     import django
 
-    with slow_upstream() as url:
+    with slow_upstream() as (url, _):
         os.environ["UPSTREAM_URL"] = url
         django.setup()
         if args.loop == "uvloop":
@@ -246,8 +263,7 @@ def probe_transport(args) -> None:
         results: dict[str, list[float]] = {name: [] for name in args.transports}
         for repeat in range(args.repeat):
             for name in args.transports:
-                os.environ["UPSTREAM_TRANSPORT"] = name
-                used, calls = runner(_transport_round(args.concurrency, args.rounds))
+                used, calls = runner(_transport_round(name, args.concurrency, args.rounds))
                 results[name].append(1000 * used / calls)
                 print(f"{name:>8} run {repeat + 1}: {results[name][-1]:.3f} ms CPU per call", flush=True)
         for name, values in results.items():
@@ -314,6 +330,11 @@ async def _hold(url: str, count: int, delay_ms: int, pid: int, ramp: float) -> d
             "seconds": time.monotonic() - started}  # fmt: skip
 
 
+def _cpu_of(server_pid: int, upstream_pid: int) -> dict[str, float]:
+    own = time.process_time()
+    return {"server": cpu_seconds(server_pid), "upstream": cpu_seconds(upstream_pid), "client": own}
+
+
 def probe_hold(args) -> None:
     import uvloop
 
@@ -323,13 +344,17 @@ def probe_hold(args) -> None:
     migrate(sqlite)
     print(_stamp())
     with (
-        slow_upstream(args.upstream_workers) as upstream_url,
+        slow_upstream(args.upstream_workers) as (upstream_url, upstream_pid),
         django_server(options, env, upstream_url, sqlite) as (url, pid),
     ):
         idle = footprint(pid)
+        before = _cpu_of(pid, upstream_pid)
         result = uvloop.run(_hold(url, args.n, args.delay, pid, args.ramp))
-    print(f"{name}: {args.n} requests of {args.delay} ms; idle {idle}")
-    print(f"  peak {result['peak']}, max in flight {result['max_in_flight']}, {result['seconds']:.1f} s")
+        after = _cpu_of(pid, upstream_pid)
+    print(f"{name}: {args.n} requests of {args.delay} ms over {args.ramp:g} s; idle server {idle}")
+    print(f"  peak server {result['peak']}, most in flight at the client {result['max_in_flight']}")
+    cpu = ", ".join(f"{key} {after[key] - before[key]:.1f}" for key in after)
+    print(f"  {result['seconds']:.1f} s; CPU seconds: {cpu}; load {os.getloadavg()[0]:.2f}")
     print(f"  statuses {dict(sorted(result['statuses'].items()))}")
 
 
@@ -355,7 +380,9 @@ def main() -> None:
     transport.add_argument("--delay", type=int, default=10)
     transport.add_argument("--repeat", type=int, default=3)
     transport.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
-    transport.add_argument("--transports", nargs="+", default=["httpx", "aiohttp"])
+    transport.add_argument(
+        "--transports", nargs="+", default=["httpx", "aiohttp"], choices=["httpx", "aiohttp", "per-call"]
+    )
     transport.set_defaults(run=probe_transport)
 
     hold = commands.add_parser("hold", help="hold many slow requests at once")
