@@ -5,6 +5,11 @@ where the two differ) once with Django's classes and once with ours, and must re
 same transcript: statuses, headers, cookies and bodies.
 """
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
@@ -177,3 +182,24 @@ def test_fast_classes_are_djangos_classes():
 def test_project_serves_the_fast_stack_by_default():
     """Without ASYNCDEMO_MIDDLEWARE, settings.MIDDLEWARE lists the fast classes."""
     assert django_settings.MIDDLEWARE == FAST
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [("fast", FAST), ("stock", STOCK), ("none", [])],
+)
+def test_asyncdemo_middleware_chooses_the_stack(mode, expected):
+    """ASYNCDEMO_MIDDLEWARE=fast|stock|none gives the fast classes, Django's, or none."""
+    code = "from django.conf import settings; import json; print(json.dumps(settings.MIDDLEWARE))"
+    env = {**os.environ, "ASYNCDEMO_MIDDLEWARE": mode, "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == expected
+
+
+def test_unknown_middleware_mode_is_refused():
+    """Any other ASYNCDEMO_MIDDLEWARE stops the project at start-up with a clear message."""
+    code = "from django.conf import settings; settings.MIDDLEWARE"
+    env = {**os.environ, "ASYNCDEMO_MIDDLEWARE": "turbo", "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'" in result.stderr

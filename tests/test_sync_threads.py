@@ -32,12 +32,18 @@ async def peak_threads_while_waiting(url: str, pid: int) -> tuple[int, list[int]
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("sync_threads", "many"), [("0", True), ("2", False)], ids=["per-request", "shared"])
 async def test_threads_held_by_waiting_requests(tmp_path, sync_threads, many):
-    """Django holds a thread per waiting request; with 2 shared threads the count stays small."""
+    """Django holds a thread per waiting request; with 2 shared threads the count stays small.
+
+    Sync views still answer in both modes.
+    """
     env = {"ASYNCDEMO_SYNC_THREADS": sync_threads}
     with servers.uvicorn_server(tmp_path, env=env) as (url, process):
         idle = threads_of(process.pid)
         threads, statuses = await peak_threads_while_waiting(url, process.pid)
+        async with httpx.AsyncClient(timeout=10) as client:
+            sync_view = await client.get(url + reverse("views_demo:sync_upstream"), params={"delay": 0})
     assert statuses == [200] * IN_FLIGHT
+    assert sync_view.status_code == 200
     if many:
         assert threads > idle + IN_FLIGHT // 2
     else:
