@@ -171,6 +171,21 @@ def _stamp() -> str:
     return f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}"
 
 
+@contextlib.contextmanager
+def alongside(args, url: str):
+    """Run a second wrk on --alongside during the measured one (its CPU counts too)."""
+    if not args.alongside:
+        yield
+        return
+    seconds = args.warmup + args.duration + 2
+    command = ["wrk", "-t1", "-c", str(args.alongside_connections), "-d", f"{seconds:g}s", "--timeout", "30s"]
+    with subprocess.Popen([*command, url + args.alongside], stdout=subprocess.DEVNULL) as other:
+        try:
+            yield
+        finally:
+            other.terminate()
+
+
 def probe_wrk(args) -> None:
     configs = [parse_config(spec) for spec in args.config]
     rows: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
@@ -179,10 +194,12 @@ def probe_wrk(args) -> None:
     print(_stamp())
     wrk = f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --timeout {args.timeout}"
     print(f"# {wrk} {args.path}")
+    if args.alongside:
+        print(f"# alongside: wrk -t1 -c{args.alongside_connections} {args.alongside}")
     with slow_upstream(args.upstream_workers) as (upstream_url, _):
         for repeat in range(args.repeat):
             for name, options, env in configs:
-                with django_server(options, env, upstream_url, sqlite) as (url, pid):
+                with django_server(options, env, upstream_url, sqlite) as (url, pid), alongside(args, url):
                     target = url + args.path
                     run_wrk(target, connections=args.connections, duration=args.warmup, threads=args.threads,
                             timeout=args.timeout)  # fmt: skip
@@ -372,6 +389,8 @@ def main() -> None:
     wrk.add_argument("--timeout", default="10s")
     wrk.add_argument("--repeat", type=int, default=3)
     wrk.add_argument("--upstream-workers", type=int, default=1)
+    wrk.add_argument("--alongside", help="a path loaded at the same time by a second wrk")
+    wrk.add_argument("--alongside-connections", type=int, default=8)
     wrk.set_defaults(run=probe_wrk)
 
     transport = commands.add_parser("transport", help="CPU per upstream call for each transport")
