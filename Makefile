@@ -24,12 +24,13 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
 ## Serve the project over ASGI on http://$(HOST):$(PORT)/, with the demo polls and a task worker
+# uvloop and httptools: what they buy is in docs/performance.md.
 # The worker runs the tasks the background-work pages enqueue; it stops when the server does.
 run: migrate
 	$(BIN)/python manage.py seed_demo --verbosity 0
 	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools
 
 ## Run only the task worker (for a server started some other way)
 worker: migrate

@@ -9,7 +9,9 @@ client.
     uvicorn asyncdemo.asgi:application
 """
 
+import itertools
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from django.core.asgi import get_asgi_application
 
@@ -17,7 +19,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
 django_application = get_asgi_application()
 
-from asgiref.sync import sync_to_async  # noqa: E402
+from asgiref.sync import ThreadSensitiveContext, sync_to_async  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
@@ -44,4 +47,35 @@ def with_lifespan(app):
     return lifespan_app
 
 
-application = with_lifespan(slow_upstream.mount("/upstream", slow_upstream.app, django_application))
+def with_shared_threads(app, threads: int):
+    """Run each request's sync code on one of `threads` long-lived threads, not a new one.
+
+    Django enters a ThreadSensitiveContext per request, so the first sync_to_async call of
+    a request (its request_started signal, at the latest) starts a thread that lives until
+    the request ends: 10,000 requests waiting on an upstream hold 10,000 threads. An outer
+    context with an executor takes precedence (asgiref's public API), so requests share a
+    few threads instead. The price: requests on the same thread take turns for their sync
+    code, so a sync view blocks the others sharing its thread (docs/performance.md).
+    """
+    if not threads:
+        return app
+    executors = itertools.cycle(
+        [ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-sync") for _ in range(threads)]
+    )
+
+    async def app_with_shared_threads(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        async with ThreadSensitiveContext(executor=next(executors)):
+            return await app(scope, receive, send)
+
+    return app_with_shared_threads
+
+
+application = with_lifespan(
+    slow_upstream.mount(
+        "/upstream",
+        slow_upstream.app,
+        with_shared_threads(django_application, settings.ASYNCDEMO_SYNC_THREADS),
+    )
+)

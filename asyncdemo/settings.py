@@ -84,9 +84,12 @@ INSTALLED_APPS = [
     "views_demo",
 ]
 
-MIDDLEWARE = [
-    # First, so that its `app` time covers every other middleware too.
-    "views_demo.middleware.ServerTimingMiddleware",
+# Django's default middleware. Under ASGI each of their hooks costs a hop to a thread and
+# back; views_demo/middleware_fast.py has the same classes with the hooks that do no I/O
+# run inline, and that is what this project serves unless ASYNCDEMO_MIDDLEWARE says
+# otherwise: `stock` for Django's own classes (to compare), `none` for no middleware at
+# all (only to measure what the middleware costs: errors then answer 500).
+DJANGO_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -94,8 +97,39 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "views_demo.errors.DemoErrorMiddleware",
 ]
+MIDDLEWARE_MODE = os.environ.get("ASYNCDEMO_MIDDLEWARE", "fast")
+if MIDDLEWARE_MODE == "fast":
+    MIDDLEWARE = [
+        # First, so that its `app` time covers every other middleware too.
+        "views_demo.middleware.ServerTimingMiddleware",
+        "views_demo.middleware_fast.SecurityMiddleware",
+        "views_demo.middleware_fast.SessionMiddleware",
+        "views_demo.middleware_fast.CommonMiddleware",
+        "views_demo.middleware_fast.CsrfViewMiddleware",
+        "views_demo.middleware_fast.AuthenticationMiddleware",
+        "views_demo.middleware_fast.MessageMiddleware",
+        "views_demo.middleware_fast.XFrameOptionsMiddleware",
+        "views_demo.errors.DemoErrorMiddleware",
+    ]
+    # Django finds its security, clickjacking and CSRF middleware by dotted path and would
+    # call these subclasses missing; views_demo/checks.py runs its checks on them instead.
+    SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+elif MIDDLEWARE_MODE == "stock":
+    MIDDLEWARE = [
+        "views_demo.middleware.ServerTimingMiddleware",
+        *DJANGO_MIDDLEWARE,
+        "views_demo.errors.DemoErrorMiddleware",
+    ]
+elif MIDDLEWARE_MODE == "none":
+    MIDDLEWARE = []
+else:
+    raise ImproperlyConfigured("ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'.")
+
+# 0: Django's own thread per request under ASGI. N: every request's sync code runs on one
+# of N shared threads (asgi.py), for many concurrent async requests; sync views then take
+# turns on those threads.
+ASYNCDEMO_SYNC_THREADS = int(os.environ.get("ASYNCDEMO_SYNC_THREADS", "0"))
 
 ROOT_URLCONF = "asyncdemo.urls"
 
@@ -191,6 +225,9 @@ UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "15"))
 # Connections each client may open to the upstream at once (the process-wide cap for the
 # sync twins, and for the async twins on each event loop); more calls wait their turn.
 UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200"))
+# The async client's transport (upstream.py): "aiohttp" (httpx's API over aiohttp's pool, a
+# tenth of the CPU per call under load) or "httpx" (httpx's own, to compare).
+UPSTREAM_TRANSPORT = os.environ.get("UPSTREAM_TRANSPORT", "aiohttp")
 # Upstream calls one fan-out request may have in flight at once; the rest queue.
 FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))
 # The largest upstream answer the views read, in bytes; a larger one gives 502.

@@ -67,3 +67,12 @@ def test_responses_carry_security_headers(client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_deploy_check_sees_through_the_fast_middleware():
+    """With the fast middleware, check --deploy still catches a missing HSTS or frame setting."""
+    result = manage("check", "--deploy", env={**PRODUCTION, "HTTPS": "0"})
+    assert result.returncode == 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert warning in result.stderr
+    assert "security.W001" not in result.stderr

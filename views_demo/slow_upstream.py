@@ -255,6 +255,9 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         access_log=False,
         backlog=16384,
+        # Like nginx's default: a client pool expires idle connections after 5 s, and a
+        # server that hangs up first races with a client reusing that connection.
+        timeout_keep_alive=75,
     )
 
 

@@ -12,6 +12,12 @@ cannot cross event loops, so:
   client made for that loop keeps no idle connections, so nothing is left open when the
   loop goes away.
 
+The lifespan's client sends its requests through aiohttp (the `httpx-aiohttp` transport)
+unless UPSTREAM_TRANSPORT=httpx: the views still see the httpx API and httpx's exceptions,
+but at 100 calls in flight httpx's own connection pool costs many times more CPU per call
+(docs/performance.md has the figures). The per-loop client without a lifespan always uses
+httpx's transport: nothing would close an aiohttp session when its loop goes away.
+
 Every call has an explicit timeout, and every failure becomes an UpstreamError (502) or
 UpstreamTimeout (504) with a reason.
 """
@@ -30,8 +36,11 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import aiohttp
 import httpx
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from httpx_aiohttp import AiohttpTransport
 
 from views_demo.errors import UpstreamError, UpstreamTimeout
 
@@ -93,9 +102,55 @@ def aget_client() -> httpx.AsyncClient:
 async def aopen_client() -> httpx.AsyncClient:
     """Open a pooled AsyncClient for the running loop; the caller must aclose_client()."""
     loop = asyncio.get_running_loop()
-    client = httpx.AsyncClient(verify=_ssl_context(), limits=_limits(keepalive=True))
+    limits = _limits(keepalive=True)
+    transport = _transport(limits)
+    client = httpx.AsyncClient(verify=_ssl_context(), limits=limits, transport=transport)
     _async_clients[loop] = client
     return client
+
+
+def _transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
+    """Return the transport UPSTREAM_TRANSPORT names; None means httpx's own."""
+    name = settings.UPSTREAM_TRANSPORT
+    if name == "httpx":
+        return None
+    if name != "aiohttp":
+        raise ImproperlyConfigured(f"UPSTREAM_TRANSPORT must be 'aiohttp' or 'httpx', not {name!r}.")
+
+    def session() -> aiohttp.ClientSession:
+        # Called on the first request, inside the running loop, as aiohttp requires; the
+        # transport closes it with the client.
+        connector = aiohttp.TCPConnector(
+            limit=limits.max_connections or 0,
+            limit_per_host=0,
+            keepalive_timeout=limits.keepalive_expiry,
+            ssl=_ssl_context(),
+        )
+        return aiohttp.ClientSession(connector=connector)
+
+    return _AiohttpTransport(verify=_ssl_context(), limits=limits, client=session)
+
+
+class _AiohttpTransport(AiohttpTransport):
+    """httpx-aiohttp's transport, raising httpx's exception for each connection failure.
+
+    httpx-aiohttp 0.2.0 raises ConnectTimeout for any aiohttp connection error it has no
+    closer match for, a refused connection or a hang-up included; httpx's own transport
+    raises ConnectError and RemoteProtocolError there, and only a timeout may become a 504.
+    """
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as exc:
+            cause = exc.__cause__
+            if cause is None or isinstance(cause, TimeoutError):
+                raise
+            if isinstance(cause, aiohttp.ClientConnectorError):
+                raise httpx.ConnectError(str(cause), request=request) from cause
+            if isinstance(cause, aiohttp.ServerDisconnectedError):
+                raise httpx.RemoteProtocolError(str(cause), request=request) from cause
+            raise httpx.ReadError(str(cause), request=request) from cause
 
 
 async def aclose_client() -> None:

@@ -1,0 +1,420 @@
+"""
+Focused before/after probes for docs/performance.md (the full benchmark is `make bench`).
+
+Each probe runs the slow upstream as its own process, starts what it measures on a free
+127.0.0.1 port, and prints one line per run plus the median and spread per configuration.
+Configurations are interleaved (A B A B ...) because the machine is shared and noisy.
+
+    # CPU per upstream call, 100 calls in flight, for each transport (in this process);
+    # per-call is the pitfall of a new httpx.AsyncClient for every call
+    python bench/perf_probe.py transport --concurrency 100 --rounds 20 --repeat 3 \\
+        --transports httpx aiohttp per-call
+
+    # uvicorn + wrk: throughput, latency, errors and server CPU per request, per configuration.
+    # A configuration is NAME:KEY=VALUE,...; lower-case keys are uvicorn options (workers,
+    # loop, http), upper-case ones environment variables of the server.
+    python bench/perf_probe.py wrk --path '/demo/async_upstream/?delay=100' -c 100 -d 8 --repeat 3 \\
+        --config 'httpx:UPSTREAM_TRANSPORT=httpx' --config 'aiohttp:UPSTREAM_TRANSPORT=aiohttp'
+
+    # Hold N slow requests at once; report threads, RSS and open files of the server at peak
+    python bench/perf_probe.py hold -n 10000 --delay 10000 --ramp 10 --upstream-workers 2 \\
+        --config 'fast:workers=2,UPSTREAM_MAX_CONNECTIONS=6000'
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, running  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _raise_open_files_limit() -> None:
+    # 10,000 connections need more than the usual 1,024 open files, in every process.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# The server's process tree, read from /proc
+
+
+def _tree(pid: int) -> list[int]:
+    """Return pid and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by pid and its descendants."""
+    total = 0
+    for each in _tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def footprint(pid: int) -> dict[str, int]:
+    """Threads, resident memory (MiB) and open files of pid and its descendants."""
+    threads = rss_kb = fds = 0
+    for each in _tree(pid):
+        with contextlib.suppress(OSError):
+            status = Path(f"/proc/{each}/status").read_text()
+            threads += int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
+            rss_kb += int(re.search(r"^VmRSS:\s+(\d+)", status, re.M).group(1))
+            fds += len(os.listdir(f"/proc/{each}/fd"))
+    return {"threads": threads, "rss_mib": rss_kb // 1024, "fds": fds}
+
+
+# Servers
+
+
+@contextlib.contextmanager
+def slow_upstream(workers: int = 1):
+    """Run the slow upstream alone; yield (url, pid)."""
+    port = free_port()
+    args = [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port), "--workers", str(workers)]
+    url = f"http://127.0.0.1:{port}"
+    with running(args, probe=f"{url}/delay?ms=0", env={"PYTHONPATH": str(ROOT)}) as process:
+        yield url, process.pid
+
+
+def parse_config(spec: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    name, _, rest = spec.partition(":")
+    options, env = {}, {}
+    for pair in filter(None, rest.split(",")):
+        key, _, value = pair.partition("=")
+        (env if key.isupper() else options)[key] = value
+    return name, options, env
+
+
+@contextlib.contextmanager
+def django_server(options: dict[str, str], env: dict[str, str], upstream_url: str, sqlite: Path):
+    """Serve asyncdemo with uvicorn, DEBUG off and no access log; yield (url, pid)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        "DEBUG": "0",
+        "SECRET_KEY": "perf-probe-not-secret",
+        "SQLITE_PATH": str(sqlite),
+        "UPSTREAM_URL": upstream_url,
+        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+        **env,
+    }
+    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port)]
+    args += ["--no-access-log", "--log-level", "warning", "--backlog", "16384"]
+    for key, value in options.items():
+        args += [f"--{key}", value]
+    with running(args, probe=f"{url}/demo/async_hello/", env=env) as process:
+        yield url, process.pid
+
+
+def migrate(sqlite: Path) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
+        cwd=ROOT,
+        env={**os.environ, "SQLITE_PATH": str(sqlite), "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"},
+        check=True,
+    )
+
+
+# wrk
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60_000}[unit]
+
+
+def run_wrk(url: str, *, connections: int, duration: float, threads: int, timeout: str) -> dict:
+    out = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", "--timeout", timeout,
+         "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    for pct in ("50", "99"):
+        result[f"p{pct}"] = _ms(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M).group(1))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = sum(map(int, errors.groups())) if errors else 0
+    result["non2xx"] = int(non2xx.group(1)) if non2xx else 0
+    return result
+
+
+def _stamp() -> str:
+    return f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}"
+
+
+@contextlib.contextmanager
+def alongside(args, url: str):
+    """Run a second wrk on --alongside during the measured one (its CPU counts too)."""
+    if not args.alongside:
+        yield
+        return
+    seconds = args.warmup + args.duration + 2
+    command = ["wrk", "-t1", "-c", str(args.alongside_connections), "-d", f"{seconds:g}s", "--timeout", "30s"]
+    with subprocess.Popen([*command, url + args.alongside], stdout=subprocess.DEVNULL) as other:
+        try:
+            yield
+        finally:
+            other.terminate()
+
+
+def probe_wrk(args) -> None:
+    configs = [parse_config(spec) for spec in args.config]
+    rows: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
+    sqlite = Path(tempfile.mkdtemp(prefix="perf-probe-")) / "db.sqlite3"
+    migrate(sqlite)
+    print(_stamp())
+    wrk = f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --timeout {args.timeout}"
+    print(f"# {wrk} {args.path}")
+    if args.alongside:
+        print(f"# alongside: wrk -t1 -c{args.alongside_connections} {args.alongside}")
+    with slow_upstream(args.upstream_workers) as (upstream_url, _):
+        for repeat in range(args.repeat):
+            for name, options, env in configs:
+                with django_server(options, env, upstream_url, sqlite) as (url, pid), alongside(args, url):
+                    target = url + args.path
+                    run_wrk(target, connections=args.connections, duration=args.warmup, threads=args.threads,
+                            timeout=args.timeout)  # fmt: skip
+                    before = cpu_seconds(pid)
+                    result = run_wrk(target, connections=args.connections, duration=args.duration,
+                                     threads=args.threads, timeout=args.timeout)  # fmt: skip
+                    used = cpu_seconds(pid) - before
+                result["cpu_ms"] = 1000 * used / max(result["requests"], 1)
+                result["load"] = os.getloadavg()[0]
+                rows[name].append(result)
+                print(
+                    f"{name:>16} run {repeat + 1}: {result['rps']:8.1f} req/s  p50 {result['p50']:8.1f} ms  "
+                    f"p99 {result['p99']:8.1f} ms  errors {result['errors']} non-2xx {result['non2xx']}  "
+                    f"server CPU {result['cpu_ms']:.3f} ms/req  load {result['load']:.2f}",
+                    flush=True,
+                )
+    print("# median (min-max)")
+    for name, results in rows.items():
+        parts = []
+        for key, unit in (("rps", "req/s"), ("p50", "ms p50"), ("p99", "ms p99"), ("cpu_ms", "ms CPU/req")):
+            values = [r[key] for r in results]
+            parts.append(f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f}) {unit}")
+        errors = sum(r["errors"] + r["non2xx"] for r in results)
+        print(f"{name:>16}: " + ", ".join(parts) + f", errors {errors}")
+
+
+# Transport CPU per call, in this process
+
+
+async def _per_call_client() -> dict:
+    # The pitfall: a new client for every call (what upstream.aget_client() exists to avoid).
+    import httpx
+
+    from views_demo import upstream
+
+    async with httpx.AsyncClient() as client:
+        response = await client.get(upstream._url("delay"), params={"ms": args_delay}, timeout=10)
+    return response.json()
+
+
+async def _transport_round(name: str, concurrency: int, rounds: int) -> tuple[float, int]:
+    from views_demo import upstream
+
+    call = _per_call_client if name == "per-call" else lambda: upstream.adelay(ms=args_delay)
+    os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
+    await upstream.aopen_client()
+    try:
+        await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
+        started = time.process_time()
+        for _ in range(rounds):
+            await asyncio.gather(*(call() for _ in range(concurrency)))
+        return time.process_time() - started, concurrency * rounds
+    finally:
+        await upstream.aclose_client()
+
+
+args_delay = 10
+
+
+def probe_transport(args) -> None:
+    global args_delay
+    args_delay = args.delay
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
+    os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
+    import django
+
+    with slow_upstream() as (url, _):
+        os.environ["UPSTREAM_URL"] = url
+        django.setup()
+        if args.loop == "uvloop":
+            import uvloop
+
+            runner = uvloop.run
+        else:
+            runner = asyncio.run
+        print(_stamp())
+        print(f"# {args.concurrency} calls at once, {args.rounds} rounds, delay {args.delay} ms, {args.loop}")
+        results: dict[str, list[float]] = {name: [] for name in args.transports}
+        for repeat in range(args.repeat):
+            for name in args.transports:
+                used, calls = runner(_transport_round(name, args.concurrency, args.rounds))
+                results[name].append(1000 * used / calls)
+                print(f"{name:>8} run {repeat + 1}: {results[name][-1]:.3f} ms CPU per call", flush=True)
+        for name, values in results.items():
+            spread = f"{min(values):.3f}-{max(values):.3f}"
+            print(f"{name:>8}: median {statistics.median(values):.3f} ms ({spread})")
+
+
+# Hold many slow requests at once
+
+
+async def _hold(url: str, count: int, delay_ms: int, pid: int, ramp: float) -> dict:
+    host, port = url.removeprefix("http://").split(":")
+    path = f"/demo/async_upstream/?delay={delay_ms}"
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
+    statuses: dict[str, int] = {}
+    peak = {"threads": 0, "rss_mib": 0, "fds": 0}
+    in_flight = 0
+    done = asyncio.Event()
+
+    async def one() -> None:
+        nonlocal in_flight
+        try:
+            reader, writer = await asyncio.open_connection(host, int(port))
+        except OSError as exc:
+            statuses[f"connect {exc.errno}"] = statuses.get(f"connect {exc.errno}", 0) + 1
+            return
+        in_flight += 1
+        try:
+            writer.write(request)
+            status_line = await asyncio.wait_for(reader.readline(), timeout=delay_ms / 1000 + 120)
+            await reader.read()
+            key = status_line.split(b" ")[1].decode() if status_line else "closed"
+        except (OSError, TimeoutError) as exc:
+            key = type(exc).__name__
+        finally:
+            in_flight -= 1
+            writer.close()
+        statuses[key] = statuses.get(key, 0) + 1
+
+    def sample() -> None:
+        while not done.is_set():
+            now = footprint(pid)
+            for key in peak:
+                peak[key] = max(peak[key], now[key])
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as group:
+        for index in range(count):
+            group.create_task(one())
+            if ramp and index % 100 == 99:
+                await asyncio.sleep(ramp / (count / 100))
+        max_in_flight = 0
+        while in_flight or time.monotonic() - started < ramp + 1:
+            max_in_flight = max(max_in_flight, in_flight)
+            await asyncio.sleep(0.1)
+            if all(task.done() for task in asyncio.all_tasks() if task is not asyncio.current_task()):
+                break
+    done.set()
+    sampler.join()
+    return {"statuses": statuses, "peak": peak, "max_in_flight": max_in_flight,
+            "seconds": time.monotonic() - started}  # fmt: skip
+
+
+def _cpu_of(server_pid: int, upstream_pid: int) -> dict[str, float]:
+    own = time.process_time()
+    return {"server": cpu_seconds(server_pid), "upstream": cpu_seconds(upstream_pid), "client": own}
+
+
+def probe_hold(args) -> None:
+    import uvloop
+
+    _raise_open_files_limit()
+    name, options, env = parse_config(args.config)
+    sqlite = Path(tempfile.mkdtemp(prefix="perf-probe-")) / "db.sqlite3"
+    migrate(sqlite)
+    print(_stamp())
+    with (
+        slow_upstream(args.upstream_workers) as (upstream_url, upstream_pid),
+        django_server(options, env, upstream_url, sqlite) as (url, pid),
+    ):
+        idle = footprint(pid)
+        before = _cpu_of(pid, upstream_pid)
+        result = uvloop.run(_hold(url, args.n, args.delay, pid, args.ramp))
+        after = _cpu_of(pid, upstream_pid)
+    print(f"{name}: {args.n} requests of {args.delay} ms over {args.ramp:g} s; idle server {idle}")
+    print(f"  peak server {result['peak']}, most in flight at the client {result['max_in_flight']}")
+    cpu = ", ".join(f"{key} {after[key] - before[key]:.1f}" for key in after)
+    print(f"  {result['seconds']:.1f} s; CPU seconds: {cpu}; load {os.getloadavg()[0]:.2f}")
+    print(f"  statuses {dict(sorted(result['statuses'].items()))}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    wrk = commands.add_parser("wrk", help="throughput, latency and server CPU per request")
+    wrk.add_argument("--path", default="/demo/async_upstream/?delay=100")
+    wrk.add_argument("--config", action="append", required=True)
+    wrk.add_argument("-c", "--connections", type=int, default=100)
+    wrk.add_argument("-d", "--duration", type=float, default=8)
+    wrk.add_argument("-t", "--threads", type=int, default=2)
+    wrk.add_argument("--warmup", type=float, default=2)
+    wrk.add_argument("--timeout", default="10s")
+    wrk.add_argument("--repeat", type=int, default=3)
+    wrk.add_argument("--upstream-workers", type=int, default=1)
+    wrk.add_argument("--alongside", help="a path loaded at the same time by a second wrk")
+    wrk.add_argument("--alongside-connections", type=int, default=8)
+    wrk.set_defaults(run=probe_wrk)
+
+    transport = commands.add_parser("transport", help="CPU per upstream call for each transport")
+    transport.add_argument("--concurrency", type=int, default=100)
+    transport.add_argument("--rounds", type=int, default=30)
+    transport.add_argument("--delay", type=int, default=10)
+    transport.add_argument("--repeat", type=int, default=3)
+    transport.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    transport.add_argument(
+        "--transports", nargs="+", default=["httpx", "aiohttp"], choices=["httpx", "aiohttp", "per-call"]
+    )
+    transport.set_defaults(run=probe_transport)
+
+    hold = commands.add_parser("hold", help="hold many slow requests at once")
+    hold.add_argument("-n", type=int, default=10_000)
+    hold.add_argument("--delay", type=int, default=20_000, help="upstream delay in ms")
+    hold.add_argument("--ramp", type=float, default=5, help="seconds to open all connections over")
+    hold.add_argument("--config", default="fast:")
+    hold.add_argument("--upstream-workers", type=int, default=1)
+    hold.set_defaults(run=probe_hold)
+
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
