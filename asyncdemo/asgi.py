@@ -6,6 +6,13 @@ at startup it opens the AsyncClient the async views share on this event loop and
 the loop-lag monitor (looplag.py); at shutdown it stops both and closes the sync twins'
 client.
 
+Static files (the lab's CSS and JavaScript, the admin's) are served by Django's own
+ASGIStaticFilesHandler, the handler runserver uses, in both DEBUG modes: it reads them
+through the staticfiles finders, so no collectstatic step is needed, and it sits in front
+of Django rather than in its middleware chain, so the demo views pay nothing for it. It is
+fine for a handful of files on a laptop or in the benchmark; a public deployment serves
+STATIC_ROOT (`manage.py collectstatic`) from its reverse proxy instead.
+
     uvicorn asyncdemo.asgi:application
 """
 
@@ -18,6 +25,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 django_application = get_asgi_application()
 
 from asgiref.sync import sync_to_async  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
@@ -44,4 +52,6 @@ def with_lifespan(app):
     return lifespan_app
 
 
-application = with_lifespan(slow_upstream.mount("/upstream", slow_upstream.app, django_application))
+application = with_lifespan(
+    slow_upstream.mount("/upstream", slow_upstream.app, ASGIStaticFilesHandler(django_application))
+)

@@ -1,19 +1,260 @@
-"""The pages a reader opens in a browser, and the small endpoints they read."""
+"""
+The pages a reader opens in a browser, and the small endpoints they read.
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+Every page is made from the registry: the index lists the demos by topic, and each demo's
+page shows its views' source as the running process loaded it (inspect), highlighted by
+Pygments, with the lines that differ between the twins marked. static/views_demo/lab.js
+runs the views from the page and charts the timings; without JavaScript the code, the
+lesson and the raw endpoints are all still there.
+"""
+
+import difflib
+import inspect
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
 
 from views_demo import looplag
-from views_demo.registry import DEMOS
+from views_demo.errors import BadParameter
+from views_demo.registry import BY_SLUG, DEMOS, Demo
 
-
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "views_demo/index.html", {"demos": DEMOS})
+# How many concurrent requests "Run" may fire at each view. Enough to see requests overlap
+# (or queue); more would mostly measure the browser, which opens only about six
+# connections to one server over HTTP/1.1 and queues the rest.
+MAX_CONCURRENCY = 20
+DEFAULT_CONCURRENCY = 5
+# The form field for the concurrency, named so it cannot clash with a demo's parameter.
+CONCURRENCY_FIELD = "concurrency"
 
 
 def server_mode(request: HttpRequest) -> str:
     """Return "ASGI" or "WSGI": which kind of server this request came through."""
     return "ASGI" if hasattr(request, "scope") else "WSGI"
+
+
+# Source code, as the running process loaded it
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    html: SafeString
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Source:
+    """One view's source, highlighted line by line, and where it lives."""
+
+    name: str
+    path: str
+    first_line: int
+    text: str
+    lines: tuple[Line, ...] = ()
+
+
+def read_source(view) -> Source:
+    """Return the source of a view function, or of the class behind a class-based view."""
+    # as_view() returns a function that only dispatches; the class holds what to read.
+    target = getattr(view, "view_class", view)
+    # getsourcelines() follows functools.wraps to the decorated function itself.
+    lines, first_line = inspect.getsourcelines(target)
+    path = Path(inspect.getsourcefile(target)).resolve()
+    try:
+        shown = str(path.relative_to(settings.BASE_DIR))
+    except ValueError:  # a view defined outside the project, such as in a test
+        shown = path.name
+    return Source(name=view.__name__, path=shown, first_line=first_line, text=textwrap.dedent("".join(lines)))
+
+
+def changed_lines(text: str, other: str) -> set[int]:
+    """Return the indexes of the lines of `text` that differ from `other`."""
+    ours, theirs = text.splitlines(), other.splitlines()
+    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
+    changed: set[int] = set()
+    for tag, start, end, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            changed.update(range(start, end))
+    return changed
+
+
+def highlighted(source: Source, changed: set[int]) -> Source:
+    """Return `source` with its lines highlighted by Pygments and the changed ones marked."""
+    # With nowrap, HtmlFormatter closes its spans at the end of every line, so each line
+    # stands alone even inside a multi-line string.
+    html = highlight(source.text, PythonLexer(), HtmlFormatter(nowrap=True)).splitlines()
+    lines = tuple(
+        # Pygments escapes the code it formats, so its output is safe to show as it is.
+        Line(number=source.first_line + index, html=mark_safe(line), changed=index in changed)
+        for index, line in enumerate(html)
+    )
+    return Source(source.name, source.path, source.first_line, source.text, lines)
+
+
+def compare(sources: list[Source]) -> list[Source]:
+    """Highlight every source, marking where each differs from its counterpart.
+
+    The first view is compared with the second; every other view with the first, so a
+    third variant (a threaded sync view, say) shows what it changes in the plain one.
+    """
+    if len(sources) < 2:
+        return [highlighted(source, set()) for source in sources]
+    counterparts = [sources[1], *[sources[0]] * (len(sources) - 1)]
+    return [
+        highlighted(source, changed_lines(source.text, other.text))
+        for source, other in zip(sources, counterparts, strict=True)
+    ]
+
+
+# Labels
+
+
+def view_label(demo: Demo, position: int, name: str) -> str:
+    """Name the role of a demo's view: the wrong or right way for a pitfall, else its mode."""
+    if demo.pitfall:
+        return "the wrong way" if position == 0 else "the right way"
+    if name.startswith("async_"):
+        return "async"
+    if name.startswith("sync_"):
+        return "sync threaded" if "thread" in name else "sync"
+    return name
+
+
+def run_label(demo: Demo) -> str:
+    return "Run both" if len(demo.views) == 2 else f"Run all {len(demo.views)}"
+
+
+# Pages
+
+
+def topics() -> list[tuple[str, list[Demo]]]:
+    """Group the demos by topic, topics in the order they first appear in the registry."""
+    grouped: dict[str, list[Demo]] = {}
+    for demo in DEMOS:
+        grouped.setdefault(demo.topic, []).append(demo)
+    return list(grouped.items())
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """List every demo by topic, with its lesson and its views' raw endpoints."""
+    sections = [
+        {
+            "topic": topic,
+            "demos": [
+                {
+                    "demo": demo,
+                    "url": reverse("views_demo:pair", args=[demo.slug]),
+                    "views": [
+                        {"name": name, "label": view_label(demo, position, name), "url": raw_url(demo, name)}
+                        for position, name in enumerate(demo.view_names)
+                    ],
+                }
+                for demo in demos
+            ],
+        }
+        for topic, demos in topics()
+    ]
+    return render(
+        request,
+        "views_demo/index.html",
+        {"sections": sections, "server": server_mode(request), "count": len(DEMOS)},
+    )
+
+
+def raw_url(demo: Demo, name: str, values: dict[str, int] | None = None) -> str:
+    """Return the URL of a view's raw endpoint, with the demo's query for a GET."""
+    url = reverse(f"views_demo:{name}")
+    query = {**demo.sample, **(values or {})}
+    if demo.method == "GET" and query:
+        url += "?" + urlencode(query)
+    return url
+
+
+def form_values(request: HttpRequest, demo: Demo) -> tuple[dict[str, int], int, list[str]]:
+    """Read the run form from the query: the demo's parameters, the concurrency and errors.
+
+    A bad value is reported on the page and replaced by the demo's sample value, so a page
+    never fails because of its own form.
+    """
+    values = {param.name: demo.sample.get(param.name, param.default) for param in demo.params}
+    errors = []
+    for param in demo.params:
+        try:
+            values[param.name] = param.parse(request)
+        except BadParameter as error:
+            errors.append(error.reason)
+    concurrency = DEFAULT_CONCURRENCY
+    raw = request.GET.get(CONCURRENCY_FIELD, "").strip()
+    if raw:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_CONCURRENCY:
+            concurrency = int(raw)
+        else:
+            errors.append(f"{CONCURRENCY_FIELD} must be a whole number from 1 to {MAX_CONCURRENCY}")
+    return values, concurrency, errors
+
+
+def pair(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show a demo's views side by side, what to observe, and a form to run them."""
+    demo = BY_SLUG.get(slug)
+    if demo is None:
+        raise Http404(f"No demo called {slug!r}.")
+    values, concurrency, errors = form_values(request, demo)
+    sources = compare([read_source(view) for view in demo.views])
+    views = [
+        {
+            "name": source.name,
+            "label": view_label(demo, position, source.name),
+            "source": source,
+            "url": raw_url(demo, source.name, values),
+            "absolute_url": request.build_absolute_uri(raw_url(demo, source.name, values)),
+        }
+        for position, source in enumerate(sources)
+    ]
+    config = {
+        "slug": demo.slug,
+        "method": demo.method,
+        "pitfall": demo.pitfall,
+        "sample": demo.sample,
+        "views": [
+            {"name": view["name"], "label": view["label"], "url": reverse(f"views_demo:{view['name']}")}
+            for view in views
+        ],
+        "loopLagUrl": reverse("views_demo:loop_lag"),
+        "csrfCookieName": settings.CSRF_COOKIE_NAME,
+        # get_token() also sets the CSRF cookie, which the script sends back on POST.
+        "csrfToken": get_token(request),
+        "concurrencyField": CONCURRENCY_FIELD,
+        "maxConcurrency": MAX_CONCURRENCY,
+    }
+    context = {
+        "demo": demo,
+        "views": views,
+        "files": sorted({source.path for source in sources}),
+        "params": [{"param": param, "value": values[param.name]} for param in demo.params],
+        "concurrency": concurrency,
+        "concurrency_field": CONCURRENCY_FIELD,
+        "max_concurrency": MAX_CONCURRENCY,
+        "errors": errors,
+        "run_label": run_label(demo),
+        "server": server_mode(request),
+        "config": config,
+        "curl_query": urlencode({**demo.sample, **values}),
+    }
+    return render(request, "views_demo/pair.html", context)
+
+
+# Endpoints the pages read
 
 
 async def loop_lag(request: HttpRequest) -> JsonResponse:

@@ -1,4 +1,4 @@
-"""URLs for every demo view, made from the registry: /demo/<view name>/."""
+"""URLs made from the registry: every demo view at /demo/<view name>/, its page at /pairs/<slug>/."""
 
 from django.urls import path
 
@@ -9,6 +9,7 @@ app_name = "views_demo"
 
 urlpatterns = [
     path("", lab.index, name="index"),
+    path("pairs/<slug:slug>/", lab.pair, name="pair"),
     path("lab/loop-lag/", lab.loop_lag, name="loop_lag"),
     *(path(f"demo/{view.__name__}/", view, name=view.__name__) for demo in DEMOS for view in demo.views),
 ]
