@@ -57,7 +57,6 @@ class Line:
 class Source:
     """One view's source, highlighted line by line, and where it lives."""
 
-    name: str
     path: str
     first_line: int
     text: str
@@ -75,7 +74,7 @@ def read_source(view) -> Source:
         shown = str(path.relative_to(settings.BASE_DIR))
     except ValueError:  # a view defined outside the project, such as in a test
         shown = path.name
-    return Source(name=view.__name__, path=shown, first_line=first_line, text=textwrap.dedent("".join(lines)))
+    return Source(path=shown, first_line=first_line, text=textwrap.dedent("".join(lines)))
 
 
 def changed_lines(text: str, other: str) -> set[int]:
@@ -99,7 +98,7 @@ def highlighted(source: Source, changed: set[int]) -> Source:
         Line(number=source.first_line + index, html=mark_safe(line), changed=index in changed)
         for index, line in enumerate(html)
     )
-    return Source(source.name, source.path, source.first_line, source.text, lines)
+    return Source(source.path, source.first_line, source.text, lines)
 
 
 def compare(sources: list[Source]) -> list[Source]:
@@ -213,13 +212,13 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
     sources = compare([read_source(view) for view in demo.views])
     views = [
         {
-            "name": source.name,
-            "label": view_label(demo, position, source.name),
+            "name": name,
+            "label": view_label(demo, position, name),
             "source": source,
-            "url": raw_url(demo, source.name, values),
-            "absolute_url": request.build_absolute_uri(raw_url(demo, source.name, values)),
+            "url": raw_url(demo, name, values),
+            "absolute_url": request.build_absolute_uri(raw_url(demo, name, values)),
         }
-        for position, source in enumerate(sources)
+        for position, (name, source) in enumerate(zip(demo.view_names, sources, strict=True))
     ]
     config = {
         "slug": demo.slug,
