@@ -8,6 +8,7 @@ prints, except under CI (the CI variable is set), where a missing browser fails 
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
@@ -43,13 +44,28 @@ def server(tmp_path_factory):
 
 
 class Tab:
-    """A browser page that keeps every console error and uncaught exception it sees."""
+    """A browser page that keeps every console error and uncaught exception it sees.
+
+    Chromium also logs each 4xx/5xx answer a fetch() got as a console error; for the demo
+    endpoints those are results the page reports (a pitfall's wrong way may fail on purpose),
+    and the tests check the statuses themselves.
+    """
 
     def __init__(self, context):
         self.page = context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.page.on("console", self.on_console)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        failed_demo_call = (
+            message.text.startswith("Failed to load resource")
+            and "/demo/" in urlsplit(message.location.get("url", "")).path
+        )
+        if not failed_demo_call:
+            self.errors.append(message.text)
 
 
 @pytest.fixture
@@ -122,14 +138,21 @@ def test_running_the_fanout_pair_charts_both_twins(tab, server):
 
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda demo: demo.slug)
 def test_every_demo_runs_from_its_page(tab, server, demo):
-    """Every demo's page runs its views (GET or POST with the CSRF token) and gets a 2xx from each."""
+    """Every demo's page runs its views (GET, or POST with the CSRF token) and times each.
+
+    Every view of a pair answers 2xx; a pitfall's wrong way may fail on purpose (the page
+    then says why), but its right way answers 2xx.
+    """
     page = tab.page
     page.goto(server + reverse("views_demo:pair", args=[demo.slug]))
     page.fill("input[name=concurrency]", "1")
     run_and_wait(page)
+    must_succeed = demo.view_names[1:] if demo.pitfall else demo.view_names
     for name in demo.view_names:
         statuses = page.get_attribute(f'#results-body tr[data-view="{name}"]', "data-statuses")
-        assert 200 <= int(statuses) < 300, page.inner_text("#results-note")
+        assert int(statuses) > 0
+        if name in must_succeed:
+            assert 200 <= int(statuses) < 300, page.inner_text("#results-note")
         assert wall_ms(page, name) > 0
     assert tab.errors == []
 

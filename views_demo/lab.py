@@ -25,7 +25,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from views_demo import looplag
+from views_demo import looplag, params
 from views_demo.errors import BadParameter
 from views_demo.registry import BY_SLUG, DEMOS, Demo
 
@@ -189,8 +189,10 @@ def form_values(request: HttpRequest, demo: Demo) -> tuple[dict[str, int], int, 
     values = {param.name: demo.sample.get(param.name, param.default) for param in demo.params}
     errors = []
     for param in demo.params:
+        if param.name not in request.GET:
+            continue
         try:
-            values[param.name] = param.parse(request)
+            values.update(params.parse(request, param))
         except BadParameter as error:
             errors.append(error.reason)
     concurrency = DEFAULT_CONCURRENCY
