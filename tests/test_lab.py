@@ -14,6 +14,7 @@ from django.views import View
 from asyncdemo.asgi import application
 from views_demo import lab
 from views_demo.registry import DEMOS, Demo
+from views_demo.templatetags.lab import inline_code
 
 
 def text_of(response) -> str:
@@ -32,7 +33,7 @@ def test_index_groups_demos_by_topic_in_registry_order(client):
     assert positions == sorted(positions)
     for demo in DEMOS:
         assert f'href="{pair_url(demo)}"' in page
-        assert html.escape(demo.lesson) in page
+        assert inline_code(demo.lesson) in page
 
 
 def test_topics_follow_first_appearance_even_when_interleaved(monkeypatch):
@@ -56,8 +57,8 @@ def test_pair_page_shows_each_views_source_and_what_to_observe(client, demo):
         for line in source.text.splitlines():
             assert line.strip() in text
         assert source.path in text
-    assert demo.lesson in text
-    assert demo.observe in text
+    for words in [demo.lesson, demo.observe]:
+        assert html.unescape(strip_tags(inline_code(words))) in text
 
 
 def test_pitfall_pages_label_the_first_view_the_wrong_way(client, monkeypatch):
@@ -132,6 +133,12 @@ def test_decorated_view_shows_the_decorated_function():
 
     source = lab.read_source(sync_greeting)
     assert source.text.splitlines()[:2] == ["@logged", "def sync_greeting(request):"]
+
+
+def test_backticks_in_registry_text_become_code():
+    """`name` in a lesson is shown as code, and everything is escaped."""
+    rendered = inline_code("a `<b>` and `async def`, 1 < 2")
+    assert rendered == "a <code>&lt;b&gt;</code> and <code>async def</code>, 1 &lt; 2"
 
 
 def test_unknown_demo_is_404(client):

@@ -98,7 +98,9 @@
         await response.arrayBuffer(); // a streamed answer counts until its last byte
       }
       if (!response.ok && !error) error = `answered ${response.status}`;
-      return { start, end: performance.now(), status: response.status, ok: response.ok, serverMs, error };
+      // fetch() follows redirects (to a login page, say): time the whole trip, but say so.
+      const redirectedTo = response.redirected ? new URL(response.url).pathname + new URL(response.url).search : null;
+      return { start, end: performance.now(), status: response.status, ok: response.ok, serverMs, error, redirectedTo };
     } catch (failure) {
       return { start, end: performance.now(), status: 0, ok: false, serverMs: null, error: String(failure) };
     } finally {
@@ -337,7 +339,12 @@
       row.dataset.statuses = result.requests.map((request) => request.status).join(" ");
       const cells = [
         ["", null],
-        [failed.length ? `${result.requests.length - failed.length} ok, ${failed.length} failed` : `${result.requests.length} × ${result.requests[0].status}`, failed.length ? "bad" : ""],
+        [
+          failed.length
+            ? `${result.requests.length - failed.length} ok, ${failed.length} failed`
+            : `${result.requests.length} × ${result.requests[0].status}${result.requests.some((request) => request.redirectedTo) ? " after a redirect" : ""}`,
+          failed.length ? "bad" : "",
+        ],
         [ms(Math.min(...latencies)), ""],
         [ms(median(latencies)), ""],
         [ms(Math.max(...latencies)), ""],
@@ -373,6 +380,8 @@
     for (const result of results) {
       const errors = [...new Set(result.requests.filter((request) => !request.ok).map((request) => request.error))];
       if (errors.length) notes.push(`${result.view.name} failed: ${errors.join("; ")}`);
+      const redirects = [...new Set(result.requests.map((request) => request.redirectedTo).filter(Boolean))];
+      if (redirects.length) notes.push(`${result.view.name} redirected to ${redirects.join(", ")}; the times include that page.`);
     }
     $("results-note").textContent = notes.join(" ");
   }
