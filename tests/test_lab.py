@@ -71,6 +71,7 @@ def test_pitfall_pages_label_the_first_view_the_wrong_way(client, monkeypatch):
         views=DEMOS[0].views,
         pitfall=True,
     )
+    monkeypatch.setattr(lab, "DEMOS", [*DEMOS, made_up])
     monkeypatch.setitem(lab.BY_SLUG, made_up.slug, made_up)
     for demo in [made_up, *(d for d in DEMOS if d.pitfall)]:
         response = client.get(pair_url(demo))

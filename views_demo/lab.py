@@ -238,8 +238,11 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "concurrencyField": CONCURRENCY_FIELD,
         "maxConcurrency": MAX_CONCURRENCY,
     }
+    position = DEMOS.index(demo)
     context = {
         "demo": demo,
+        "previous": DEMOS[position - 1] if position > 0 else None,
+        "next": DEMOS[position + 1] if position + 1 < len(DEMOS) else None,
         "views": views,
         "files": sorted({source.path for source in sources}),
         "params": [{"param": param, "value": values[param.name]} for param in demo.params],

@@ -132,11 +132,9 @@
       const body = await response.json();
       lag.server = body.server;
       $("live-server").textContent = body.server;
-      if (!body.watching) {
-        $("live-lag").textContent = "no event loop to watch";
-        $("live-lag-max").textContent = "–";
-        return;
-      }
+      for (const item of live.querySelectorAll(".lag")) item.hidden = !body.watching;
+      $("live-no-loop").hidden = body.watching;
+      if (!body.watching) return;
       const { current_ms: current, max_1s_ms: worst } = body.lag;
       $("live-lag").textContent = ms(current);
       $("live-lag-max").textContent = ms(worst);
@@ -224,7 +222,7 @@
   function niceCeiling(value) {
     if (value <= 0) return 1;
     const power = 10 ** Math.floor(Math.log10(value));
-    const step = [1, 2, 2.5, 5, 10].find((factor) => factor * power >= value);
+    const step = [1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find((factor) => factor * power >= value);
     return step * power;
   }
 
