@@ -2,6 +2,7 @@
 
 import functools
 import html
+import re
 
 import httpx
 import pytest
@@ -97,6 +98,18 @@ def test_fanout_marks_only_the_lines_that_differ(client):
         assert any("upstream." in text for text in changed)
         assert "started = time.perf_counter()" in unchanged
         assert "return respond(request, started, result=answers, args=args)" in unchanged
+
+
+def test_fanout_marks_the_words_that_differ(client):
+    """Within the changed lines of async_fanout, only `async`, the name, `await` and `afanout` are marked."""
+    views = client.get(reverse("views_demo:pair", args=["fanout"])).context["views"]
+    async_view = next(view for view in views if view["name"] == "async_fanout")
+    marked = [
+        [strip_tags(word) for word in re.findall(r"<mark>(.*?)</mark>", line.html)]
+        for line in async_view["source"].lines
+        if line.changed
+    ]
+    assert marked == [["async", "async_fanout"], ["await", "afanout"]]
 
 
 def test_changed_lines_reports_replaced_and_inserted_lines():

@@ -2,8 +2,9 @@
 The pages a reader opens in a browser, and the small endpoints they read.
 
 Every page is made from the registry: the index lists the demos by topic, and each demo's
-page shows its views' source as the running process loaded it (inspect), highlighted by
-Pygments, with the lines that differ between the twins marked. static/views_demo/lab.js
+page shows the source of the very view objects its URLs route to (found with inspect, so
+it cannot drift from what runs), highlighted by Pygments, with the lines that differ
+between the twins marked. static/views_demo/lab.js
 runs the views from the page and charts the timings; without JavaScript the code, the
 lesson and the raw endpoints are all still there.
 """
@@ -19,11 +20,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
+from pygments.token import STANDARD_TYPES
 
 from views_demo import looplag, params
 from views_demo.errors import BadParameter
@@ -43,7 +44,7 @@ def server_mode(request: HttpRequest) -> str:
     return "ASGI" if hasattr(request, "scope") else "WSGI"
 
 
-# Source code, as the running process loaded it
+# Source code of the views the URLs route to
 
 
 @dataclass(frozen=True)
@@ -77,26 +78,88 @@ def read_source(view) -> Source:
     return Source(path=shown, first_line=first_line, text=textwrap.dedent("".join(lines)))
 
 
-def changed_lines(text: str, other: str) -> set[int]:
-    """Return the indexes of the lines of `text` that differ from `other`."""
-    ours, theirs = text.splitlines(), other.splitlines()
-    matcher = difflib.SequenceMatcher(None, ours, theirs, autojunk=False)
-    changed: set[int] = set()
-    for tag, start, end, _, _ in matcher.get_opcodes():
-        if tag != "equal":
-            changed.update(range(start, end))
+Token = tuple[str, str]  # (Pygments CSS class, text)
+
+
+def css_class(token_type) -> str:
+    """Return the short CSS class Pygments' HTML styles use for a token type."""
+    while token_type not in STANDARD_TYPES:
+        token_type = token_type.parent
+    return STANDARD_TYPES[token_type]
+
+
+def tokenize(text: str) -> list[list[Token]]:
+    """Split Python source into lines of highlighted tokens."""
+    lines: list[list[Token]] = [[]]
+    for token_type, value in PythonLexer().get_tokens(text):
+        for index, part in enumerate(value.split("\n")):
+            if index:
+                lines.append([])
+            if part:
+                lines[-1].append((css_class(token_type), part))
+    # The lexer ends the text with a newline, which leaves one empty line too many.
+    return lines[: len(text.splitlines())]
+
+
+def changed_tokens(ours: list[Token], theirs: list[Token]) -> set[int]:
+    """Return the indexes of the tokens of `ours` that differ from `theirs`, blanks aside."""
+    matcher = difflib.SequenceMatcher(None, [t for _, t in ours], [t for _, t in theirs], autojunk=False)
+    return {
+        index
+        for tag, start, end, _, _ in matcher.get_opcodes()
+        if tag != "equal"
+        for index in range(start, end)
+        if ours[index][1].strip()
+    }
+
+
+def differences(ours: list[list[Token]], theirs: list[list[Token]]) -> dict[int, set[int]]:
+    """Map each line of `ours` that differs from `theirs` to its changed tokens.
+
+    A line replaced by another gets the tokens that differ from it marked (`async`,
+    `await`, `afanout`); a line with no counterpart, or whose change is only blanks, gets
+    an empty set: the whole line is marked.
+    """
+    joined = ["".join(text for _, text in line) for line in ours]
+    matcher = difflib.SequenceMatcher(
+        None, joined, ["".join(text for _, text in line) for line in theirs], autojunk=False
+    )
+    changed: dict[int, set[int]] = {}
+    for tag, start, end, other_start, other_end in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        for offset, index in enumerate(range(start, end)):
+            other = other_start + offset
+            paired = tag == "replace" and other < other_end
+            changed[index] = changed_tokens(ours[index], theirs[other]) if paired else set()
     return changed
 
 
-def highlighted(source: Source, changed: set[int]) -> Source:
-    """Return `source` with its lines highlighted by Pygments and the changed ones marked."""
-    # With nowrap, HtmlFormatter closes its spans at the end of every line, so each line
-    # stands alone even inside a multi-line string.
-    html = highlight(source.text, PythonLexer(), HtmlFormatter(nowrap=True)).splitlines()
+def changed_lines(text: str, other: str) -> set[int]:
+    """Return the indexes of the lines of `text` that differ from `other`."""
+    return set(differences(tokenize(text), tokenize(other)))
+
+
+def render_line(tokens: list[Token], marked: set[int]) -> SafeString:
+    """Return one line as HTML: a span per token, the changed ones inside <mark>."""
+    html = []
+    for index, (css, text) in enumerate(tokens):
+        span = format_html('<span class="{}">{}</span>', css, text) if css else escape(text)
+        html.append(format_html("<mark>{}</mark>", span) if index in marked else span)
+    return mark_safe("".join(html))
+
+
+def highlighted(source: Source, other: Source | None) -> Source:
+    """Return `source` highlighted line by line, with what differs from `other` marked."""
+    ours = tokenize(source.text)
+    changed = differences(ours, tokenize(other.text)) if other else {}
     lines = tuple(
-        # Pygments escapes the code it formats, so its output is safe to show as it is.
-        Line(number=source.first_line + index, html=mark_safe(line), changed=index in changed)
-        for index, line in enumerate(html)
+        Line(
+            number=source.first_line + index,
+            html=render_line(tokens, changed.get(index, set())),
+            changed=index in changed,
+        )
+        for index, tokens in enumerate(ours)
     )
     return Source(source.path, source.first_line, source.text, lines)
 
@@ -108,12 +171,9 @@ def compare(sources: list[Source]) -> list[Source]:
     third variant (a threaded sync view, say) shows what it changes in the plain one.
     """
     if len(sources) < 2:
-        return [highlighted(source, set()) for source in sources]
+        return [highlighted(source, None) for source in sources]
     counterparts = [sources[1], *[sources[0]] * (len(sources) - 1)]
-    return [
-        highlighted(source, changed_lines(source.text, other.text))
-        for source, other in zip(sources, counterparts, strict=True)
-    ]
+    return [highlighted(source, other) for source, other in zip(sources, counterparts, strict=True)]
 
 
 # Labels
