@@ -155,6 +155,12 @@ def test_backticks_in_registry_text_become_code():
     assert rendered == "a <code>&lt;b&gt;</code> and <code>async def</code>, 1 &lt; 2"
 
 
+def test_view_without_source_says_so():
+    """A view whose source cannot be found is shown as a comment saying so, not an error."""
+    source = lab.read_source(len)
+    assert source.text.startswith("# The source of <built-in function len> is not available")
+
+
 def test_unknown_demo_is_404(client):
     """A slug the registry does not know answers 404."""
     assert client.get(reverse("views_demo:pair", args=["no-such-demo"])).status_code == 404

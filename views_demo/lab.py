@@ -68,9 +68,14 @@ def read_source(view) -> Source:
     """Return the source of a view function, or of the class behind a class-based view."""
     # as_view() returns a function that only dispatches; the class holds what to read.
     target = getattr(view, "view_class", view)
-    # getsourcelines() follows functools.wraps to the decorated function itself.
-    lines, first_line = inspect.getsourcelines(target)
-    path = Path(inspect.getsourcefile(target)).resolve()
+    try:
+        # getsourcelines() follows functools.wraps to the decorated function itself.
+        lines, first_line = inspect.getsourcelines(target)
+        path = Path(inspect.getsourcefile(target)).resolve()
+    except (OSError, TypeError) as error:  # built at run time, or shipped without its source
+        return Source(
+            path="(unknown)", first_line=1, text=f"# The source of {target!r} is not available: {error}\n"
+        )
     try:
         shown = str(path.relative_to(settings.BASE_DIR))
     except ValueError:  # a view defined outside the project, such as in a test
