@@ -3,10 +3,10 @@ The pages a reader opens in a browser, and the small endpoints they read.
 
 Every page is made from the registry: the index lists the demos by topic, and each demo's
 page shows the source of the very view objects its URLs route to (found with inspect, so
-it cannot drift from what runs), highlighted by Pygments, with the lines that differ
-between the twins marked. static/views_demo/lab.js
-runs the views from the page and charts the timings; without JavaScript the code, the
-lesson and the raw endpoints are all still there.
+it cannot drift from what runs), highlighted by Pygments, with the lines and the words
+that differ between the twins marked. static/views_demo/lab.js runs the views from the
+page and charts the timings; without JavaScript the code, the lesson and the raw
+endpoints are all still there.
 """
 
 import difflib
