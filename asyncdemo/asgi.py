@@ -6,6 +6,13 @@ at startup it opens the AsyncClient the async views share on this event loop and
 the loop-lag monitor (looplag.py); at shutdown it stops both and closes the sync twins'
 client.
 
+Static files (the lab's CSS and JavaScript, the admin's) are served by Django's own
+ASGIStaticFilesHandler, the handler runserver uses, in both DEBUG modes: it reads them
+through the staticfiles finders, so no collectstatic step is needed, and it sits in front
+of Django rather than in its middleware chain, so the demo views pay nothing for it. It is
+fine for a handful of files on a laptop or in the benchmark; a public deployment serves
+STATIC_ROOT (`manage.py collectstatic`) from its reverse proxy instead.
+
     uvicorn asyncdemo.asgi:application
 """
 
@@ -21,6 +28,7 @@ django_application = get_asgi_application()
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
@@ -76,6 +84,6 @@ application = with_lifespan(
     slow_upstream.mount(
         "/upstream",
         slow_upstream.app,
-        with_shared_threads(django_application, settings.ASYNCDEMO_SYNC_THREADS),
+        ASGIStaticFilesHandler(with_shared_threads(django_application, settings.ASYNCDEMO_SYNC_THREADS)),
     )
 )

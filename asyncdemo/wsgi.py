@@ -1,5 +1,7 @@
 """
-The WSGI application: Django and the slow upstream at /upstream.
+The WSGI application: Django, its static files and the slow upstream at /upstream.
+
+Static files are served as in asgi.py (see there why), by Django's StaticFilesHandler.
 
     gunicorn asyncdemo.wsgi:application   (or python manage.py runserver)
 """
@@ -12,6 +14,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
 django_application = get_wsgi_application()
 
+from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
+
 from views_demo import slow_upstream  # noqa: E402
 
-application = slow_upstream.wsgi_mount("/upstream", slow_upstream.wsgi_app, django_application)
+application = slow_upstream.wsgi_mount(
+    "/upstream", slow_upstream.wsgi_app, StaticFilesHandler(django_application)
+)

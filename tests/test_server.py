@@ -62,6 +62,22 @@ def test_index_lists_every_pair(server):
             assert reverse(f"views_demo:{name}") in page
 
 
+def test_pages_and_static_files_work_with_debug_off(tmp_path):
+    """With DEBUG=0 (as the benchmark runs) the lab pages and their static files answer 200."""
+    # HTTPS=0: no redirect to HTTPS on this plain-HTTP loopback server, as in the benchmark.
+    env = {"DEBUG": "0", "SECRET_KEY": "test-only-key", "HTTPS": "0"}
+    with servers.uvicorn_server(tmp_path, env=env) as (url, _):
+        paths = [
+            reverse("views_demo:index"),
+            *(reverse("views_demo:pair", args=[demo.slug]) for demo in DEMOS),
+            "/static/views_demo/lab.css",
+            "/static/views_demo/lab.js",
+            "/static/views_demo/pygments.css",
+        ]
+        for path in paths:
+            assert httpx.get(url + path, timeout=10).status_code == 200, path
+
+
 def test_lifespan_runs_at_start_and_stop(tmp_path):
     """uvicorn reports that the application's lifespan started and shut down cleanly."""
     with servers.uvicorn_server(tmp_path) as (url, process):

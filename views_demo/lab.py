@@ -1,25 +1,334 @@
-"""The pages a reader opens in a browser, and the small endpoints they read."""
+"""
+The pages a reader opens in a browser, and the small endpoints they read.
+
+Every page is made from the registry: the index lists the demos by topic, and each demo's
+page shows the source of the very view objects its URLs route to (found with inspect, so
+it cannot drift from what runs), highlighted by Pygments, with the lines and the words
+that differ between the twins marked. static/views_demo/lab.js runs the views from the
+page and charts the timings; without JavaScript the code, the lesson and the raw
+endpoints are all still there.
+"""
 
 import asyncio
+import difflib
+import inspect
 import itertools
+import textwrap
 import time
 import weakref
+from dataclasses import dataclass
+from pathlib import Path
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import escape, format_html
+from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from pygments.lexers import PythonLexer
+from pygments.token import STANDARD_TYPES
 
 from views_demo import looplag, params, upstream
-from views_demo.registry import DEMOS
+from views_demo.errors import BadParameter
+from views_demo.registry import BY_SLUG, DEMOS, Demo
 from views_demo.responses import respond
 
-
-def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "views_demo/index.html", {"demos": DEMOS})
+# How many concurrent requests "Run" may fire at each view. Enough to see requests overlap
+# (or queue); more would mostly measure the browser, which opens only about six
+# connections to one server over HTTP/1.1 and queues the rest.
+MAX_CONCURRENCY = 20
+DEFAULT_CONCURRENCY = 5
+# The form field for the concurrency, named so it cannot clash with a demo's parameter.
+CONCURRENCY_FIELD = "concurrency"
 
 
 def server_mode(request: HttpRequest) -> str:
     """Return "ASGI" or "WSGI": which kind of server this request came through."""
     return "ASGI" if hasattr(request, "scope") else "WSGI"
+
+
+# Source code of the views the URLs route to
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    html: SafeString
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Source:
+    """One view's source, highlighted line by line, and where it lives."""
+
+    path: str
+    first_line: int
+    text: str
+    lines: tuple[Line, ...] = ()
+
+
+def read_source(view) -> Source:
+    """Return the source of a view function, or of the class behind a class-based view."""
+    # as_view() returns a function that only dispatches; the class holds what to read.
+    target = getattr(view, "view_class", view)
+    try:
+        # getsourcelines() follows functools.wraps to the decorated function itself.
+        lines, first_line = inspect.getsourcelines(target)
+        path = Path(inspect.getsourcefile(target)).resolve()
+    except (OSError, TypeError) as error:  # built at run time, or shipped without its source
+        return Source(
+            path="(unknown)", first_line=1, text=f"# The source of {target!r} is not available: {error}\n"
+        )
+    try:
+        shown = str(path.relative_to(settings.BASE_DIR))
+    except ValueError:  # a view defined outside the project, such as in a test
+        shown = path.name
+    return Source(path=shown, first_line=first_line, text=textwrap.dedent("".join(lines)))
+
+
+Token = tuple[str, str]  # (Pygments CSS class, text)
+
+
+def css_class(token_type) -> str:
+    """Return the short CSS class Pygments' HTML styles use for a token type."""
+    while token_type not in STANDARD_TYPES:
+        token_type = token_type.parent
+    return STANDARD_TYPES[token_type]
+
+
+def tokenize(text: str) -> list[list[Token]]:
+    """Split Python source into lines of highlighted tokens."""
+    lines: list[list[Token]] = [[]]
+    for token_type, value in PythonLexer().get_tokens(text):
+        for index, part in enumerate(value.split("\n")):
+            if index:
+                lines.append([])
+            if part:
+                lines[-1].append((css_class(token_type), part))
+    # The lexer ends the text with a newline, which leaves one empty line too many.
+    return lines[: len(text.splitlines())]
+
+
+def changed_tokens(ours: list[Token], theirs: list[Token]) -> set[int]:
+    """Return the indexes of the tokens of `ours` that differ from `theirs`, blanks aside."""
+    matcher = difflib.SequenceMatcher(None, [t for _, t in ours], [t for _, t in theirs], autojunk=False)
+    return {
+        index
+        for tag, start, end, _, _ in matcher.get_opcodes()
+        if tag != "equal"
+        for index in range(start, end)
+        if ours[index][1].strip()
+    }
+
+
+def differences(ours: list[list[Token]], theirs: list[list[Token]]) -> dict[int, set[int]]:
+    """Map each line of `ours` that differs from `theirs` to its changed tokens.
+
+    A line replaced by another gets the tokens that differ from it marked (`async`,
+    `await`, `afanout`); a line with no counterpart, or whose change is only blanks, gets
+    an empty set: the whole line is marked.
+    """
+    joined = ["".join(text for _, text in line) for line in ours]
+    matcher = difflib.SequenceMatcher(
+        None, joined, ["".join(text for _, text in line) for line in theirs], autojunk=False
+    )
+    changed: dict[int, set[int]] = {}
+    for tag, start, end, other_start, other_end in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        for offset, index in enumerate(range(start, end)):
+            other = other_start + offset
+            paired = tag == "replace" and other < other_end
+            changed[index] = changed_tokens(ours[index], theirs[other]) if paired else set()
+    return changed
+
+
+def changed_lines(text: str, other: str) -> set[int]:
+    """Return the indexes of the lines of `text` that differ from `other`."""
+    return set(differences(tokenize(text), tokenize(other)))
+
+
+def render_line(tokens: list[Token], marked: set[int]) -> SafeString:
+    """Return one line as HTML: a span per token, the changed ones inside <mark>."""
+    html = []
+    for index, (css, text) in enumerate(tokens):
+        span = format_html('<span class="{}">{}</span>', css, text) if css else escape(text)
+        html.append(format_html("<mark>{}</mark>", span) if index in marked else span)
+    return mark_safe("".join(html))
+
+
+def highlighted(source: Source, other: Source | None) -> Source:
+    """Return `source` highlighted line by line, with what differs from `other` marked."""
+    ours = tokenize(source.text)
+    changed = differences(ours, tokenize(other.text)) if other else {}
+    lines = tuple(
+        Line(
+            number=source.first_line + index,
+            html=render_line(tokens, changed.get(index, set())),
+            changed=index in changed,
+        )
+        for index, tokens in enumerate(ours)
+    )
+    return Source(source.path, source.first_line, source.text, lines)
+
+
+def compare(sources: list[Source]) -> list[Source]:
+    """Highlight every source, marking where each differs from its counterpart.
+
+    The first view is compared with the second; every other view with the first, so a
+    third variant (a threaded sync view, say) shows what it changes in the plain one.
+    """
+    if len(sources) < 2:
+        return [highlighted(source, None) for source in sources]
+    counterparts = [sources[1], *[sources[0]] * (len(sources) - 1)]
+    return [highlighted(source, other) for source, other in zip(sources, counterparts, strict=True)]
+
+
+# Labels
+
+
+def view_label(demo: Demo, position: int, name: str) -> str:
+    """Name the role of a demo's view: the wrong or right way for a pitfall, else its mode."""
+    if demo.pitfall:
+        return "the wrong way" if position == 0 else "the right way"
+    if name.startswith("async_"):
+        return "async"
+    if name.startswith("sync_"):
+        return "sync threaded" if "thread" in name else "sync"
+    return name
+
+
+def run_label(demo: Demo) -> str:
+    return "Run both" if len(demo.views) == 2 else f"Run all {len(demo.views)}"
+
+
+# Pages
+
+
+def topics() -> list[tuple[str, list[Demo]]]:
+    """Group the demos by topic, topics in the order they first appear in the registry."""
+    grouped: dict[str, list[Demo]] = {}
+    for demo in DEMOS:
+        grouped.setdefault(demo.topic, []).append(demo)
+    return list(grouped.items())
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """List every demo by topic, with its lesson and its views' raw endpoints."""
+    sections = [
+        {
+            "topic": topic,
+            "demos": [
+                {
+                    "demo": demo,
+                    "url": reverse("views_demo:pair", args=[demo.slug]),
+                    "views": [
+                        {"name": name, "label": view_label(demo, position, name), "url": raw_url(demo, name)}
+                        for position, name in enumerate(demo.view_names)
+                    ],
+                }
+                for demo in demos
+            ],
+        }
+        for topic, demos in topics()
+    ]
+    return render(
+        request,
+        "views_demo/index.html",
+        {"sections": sections, "server": server_mode(request), "count": len(DEMOS)},
+    )
+
+
+def raw_url(demo: Demo, name: str, values: dict[str, int] | None = None) -> str:
+    """Return the URL of a view's raw endpoint, with the demo's query for a GET."""
+    url = reverse(f"views_demo:{name}")
+    query = {**demo.sample, **(values or {})}
+    if demo.method == "GET" and query:
+        url += "?" + urlencode(query)
+    return url
+
+
+def form_values(request: HttpRequest, demo: Demo) -> tuple[dict[str, int], int, list[str]]:
+    """Read the run form from the query: the demo's parameters, the concurrency and errors.
+
+    A bad value is reported on the page and replaced by the demo's sample value, so a page
+    never fails because of its own form.
+    """
+    values = {param.name: demo.sample.get(param.name, param.default) for param in demo.params}
+    errors = []
+    for param in demo.params:
+        if param.name not in request.GET:
+            continue
+        try:
+            values.update(params.parse(request, param))
+        except BadParameter as error:
+            errors.append(error.reason)
+    concurrency = DEFAULT_CONCURRENCY
+    raw = request.GET.get(CONCURRENCY_FIELD, "").strip()
+    if raw:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_CONCURRENCY:
+            concurrency = int(raw)
+        else:
+            errors.append(f"{CONCURRENCY_FIELD} must be a whole number from 1 to {MAX_CONCURRENCY}")
+    return values, concurrency, errors
+
+
+def pair(request: HttpRequest, slug: str) -> HttpResponse:
+    """Show a demo's views side by side, what to observe, and a form to run them."""
+    demo = BY_SLUG.get(slug)
+    if demo is None:
+        raise Http404(f"No demo called {slug!r}.")
+    values, concurrency, errors = form_values(request, demo)
+    sources = compare([read_source(view) for view in demo.views])
+    views = [
+        {
+            "name": name,
+            "label": view_label(demo, position, name),
+            "source": source,
+            "url": raw_url(demo, name, values),
+            "absolute_url": request.build_absolute_uri(raw_url(demo, name, values)),
+        }
+        for position, (name, source) in enumerate(zip(demo.view_names, sources, strict=True))
+    ]
+    config = {
+        "slug": demo.slug,
+        "method": demo.method,
+        "pitfall": demo.pitfall,
+        "sample": demo.sample,
+        "views": [
+            {"name": view["name"], "label": view["label"], "url": reverse(f"views_demo:{view['name']}")}
+            for view in views
+        ],
+        "loopLagUrl": reverse("views_demo:loop_lag"),
+        "csrfCookieName": settings.CSRF_COOKIE_NAME,
+        # get_token() also sets the CSRF cookie, which the script sends back on POST.
+        "csrfToken": get_token(request),
+        "concurrencyField": CONCURRENCY_FIELD,
+        "maxConcurrency": MAX_CONCURRENCY,
+    }
+    position = DEMOS.index(demo)
+    context = {
+        "demo": demo,
+        "previous": DEMOS[position - 1] if position > 0 else None,
+        "next": DEMOS[position + 1] if position + 1 < len(DEMOS) else None,
+        "views": views,
+        "files": sorted({source.path for source in sources}),
+        "params": [{"param": param, "value": values[param.name]} for param in demo.params],
+        "concurrency": concurrency,
+        "concurrency_field": CONCURRENCY_FIELD,
+        "max_concurrency": MAX_CONCURRENCY,
+        "errors": errors,
+        "run_label": run_label(demo),
+        "server": server_mode(request),
+        "config": config,
+        "curl_query": urlencode({**demo.sample, **values}),
+    }
+    return render(request, "views_demo/pair.html", context)
+
+
+# Endpoints the pages read
 
 
 async def loop_lag(request: HttpRequest) -> JsonResponse:

@@ -59,6 +59,10 @@ def _limits(*, keepalive: bool) -> httpx.Limits:
     return httpx.Limits(
         max_connections=settings.UPSTREAM_MAX_CONNECTIONS,
         max_keepalive_connections=settings.UPSTREAM_MAX_CONNECTIONS if keepalive else 0,
+        # Drop an idle connection before the upstream does: uvicorn (like most servers) closes
+        # one after 5 s idle, and a client that keeps it exactly as long may send a request
+        # on a connection the server is closing, a 502 that no upstream fault caused.
+        keepalive_expiry=settings.UPSTREAM_KEEPALIVE,
     )
 
 

@@ -1,4 +1,4 @@
-"""URLs for every demo view, made from the registry: /demo/<view name>/."""
+"""URLs made from the registry: every demo view at /demo/<view name>/, its page at /pairs/<slug>/."""
 
 from django.urls import path
 from django.views.decorators.http import require_http_methods, require_safe
@@ -23,6 +23,7 @@ def route(view, method: str):
 
 urlpatterns = [
     path("", lab.index, name="index"),
+    path("pairs/<slug:slug>/", lab.pair, name="pair"),
     path("lab/loop-lag/", lab.loop_lag, name="loop_lag"),
     path("lab/tasks/", lab.tasks, name="tasks"),
     path("lab/event-loop/", lab.event_loop, name="event_loop"),
