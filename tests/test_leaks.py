@@ -1,0 +1,70 @@
+"""
+Failed upstream calls leave nothing behind: no socket, no thread, no task.
+
+The async views are checked the way they run in production: under the ASGI lifespan, with
+its pooled client. (Without a lifespan, each async view's client uses httpx's own
+transport, whose pool can lose a socket when a TaskGroup cancels a call that is still
+connecting: httpcore issue 1093, open in 1.0.9. The lifespan's aiohttp transport does not.)
+"""
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from asyncdemo.asgi import application
+from tests.servers import open_sockets, settles
+from tests.test_clients import Lifespan
+from tests.test_faults import DEMO_OF, UPSTREAM_VIEWS, get
+from views_demo import upstream
+
+FAULTS = ["status/503", "invalid-json", "reset", "big", "drip"]
+SYNC_VIEWS = [name for name in UPSTREAM_VIEWS if name.startswith("sync_")]
+ASYNC_GET_VIEWS = [
+    name for name in UPSTREAM_VIEWS if name.startswith("async_") and DEMO_OF[name].method == "GET"
+]
+
+
+@pytest.fixture
+def faulty_upstream(settings, upstream_url, request):
+    settings.UPSTREAM_TIMEOUT = 0.5
+    settings.UPSTREAM_MAX_BODY = 64 * 1024
+    settings.UPSTREAM_URL = f"{upstream_url}/{request.param}"
+
+
+@pytest.mark.parametrize("faulty_upstream", FAULTS, indirect=True)
+@pytest.mark.parametrize("name", SYNC_VIEWS)
+def test_sync_faults_leave_no_socket_or_thread(client, seeded, faulty_upstream, name):
+    """Repeated failures of a sync view leave the same sockets and threads as one failure."""
+    assert get(client, name, delay=0).status_code in {502, 504}
+    upstream.close_client()  # idle pooled connections are not a leak
+    sockets, threads = open_sockets(), threading.active_count()
+
+    for _ in range(3):
+        assert get(client, name, delay=0).status_code in {502, 504}
+
+    upstream.close_client()
+    assert settles(lambda: (open_sockets(), threading.active_count()), (sockets, threads))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("faulty_upstream", FAULTS, indirect=True)
+@pytest.mark.parametrize("name", ASYNC_GET_VIEWS)
+async def test_async_faults_leave_no_socket_or_task(faulty_upstream, name):
+    """Under the lifespan, repeated failures of an async view leave no socket or task behind."""
+    path = reverse(f"views_demo:{name}")
+    query = {**DEMO_OF[name].sample, "delay": 0}
+    browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://127.0.0.1")
+    async with browser, Lifespan(application):
+        assert (await browser.get(path, params=query)).status_code in {502, 504}
+        sockets, tasks = open_sockets(), len(asyncio.all_tasks())
+
+        for _ in range(3):
+            assert (await browser.get(path, params=query)).status_code in {502, 504}
+
+        await asyncio.sleep(0.1)
+        # A pooled connection may have been closed since; none may have been added.
+        assert open_sockets() <= sockets
+        assert len(asyncio.all_tasks()) == tasks
