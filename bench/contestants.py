@@ -145,6 +145,16 @@ CONTESTANTS: list[Contestant] = [
         why="a waiting async view holds no worker, so only CPU per request bounds it",
     ),
     Contestant(
+        name="uvicorn-async-shared",
+        label="uvicorn, async views, 4 shared sync threads (ASYNCDEMO_SYNC_THREADS=4)",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the project's defaults, but requests share 4 threads for their sync code instead of "
+        "starting one each, so a waiting request costs a coroutine, not a thread",
+        env={"ASYNCDEMO_SYNC_THREADS": "4"},
+    ),
+    Contestant(
         name="uvicorn-async-naive",
         label="uvicorn, async views, stock middleware + default httpx transport",
         command=uvicorn_django,
@@ -169,8 +179,9 @@ CONTESTANTS: list[Contestant] = [
         command=uvicorn_cli_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the same server started by uvicorn's own --workers, which on the asyncio loop leaves "
-        "Nagle's algorithm on: each response waits about 40 ms for the client's delayed ACK",
+        why="the same server started by uvicorn's own --workers; with uvloop (installed, so picked) "
+        "it matches bench/serve.py, but on the plain asyncio loop it leaves Nagle's algorithm on "
+        "and each response waits about 40 ms for the client's delayed ACK",
     ),
     Contestant(
         name="reference",
