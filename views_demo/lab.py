@@ -49,6 +49,11 @@ def server_mode(request: HttpRequest) -> str:
     return "ASGI" if hasattr(request, "scope") else "WSGI"
 
 
+def server(request: HttpRequest) -> dict[str, str]:
+    """Context processor: every page's header says which kind of server rendered it."""
+    return {"server": server_mode(request)}
+
+
 # Source code of the views the URLs route to
 
 
@@ -237,7 +242,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "views_demo/index.html",
-        {"sections": sections, "server": server_mode(request), "count": len(DEMOS)},
+        {"sections": sections, "count": len(DEMOS)},
     )
 
 
@@ -321,7 +326,6 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "max_concurrency": MAX_CONCURRENCY,
         "errors": errors,
         "run_label": run_label(demo),
-        "server": server_mode(request),
         "config": config,
         "curl_query": urlencode({**demo.sample, **values}),
     }
