@@ -12,7 +12,7 @@ import httpx
 from django.urls import reverse
 
 from tests import servers
-from tests.test_votes import AT_ONCE, vote_counts
+from tests.test_votes import AT_ONCE, browser, vote_counts
 from views_demo.registry import BY_SLUG
 
 REQUESTS = 1000
@@ -49,13 +49,7 @@ def plan_requests(choices: list[int]) -> list[tuple[str, str, dict]]:
 
 async def send(url: str, token: str, plan: list[tuple[str, str, dict]]) -> list[int | str]:
     in_flight = asyncio.Semaphore(AT_ONCE)
-    client = httpx.AsyncClient(
-        base_url=url,
-        cookies={"csrftoken": token},
-        headers={"X-CSRFToken": token},
-        timeout=60,
-        limits=httpx.Limits(max_connections=AT_ONCE, keepalive_expiry=1),  # see test_votes.py
-    )
+    client = browser(url, token)
 
     async def one(method: str, view: str, data: dict) -> int | str:
         path = reverse(f"views_demo:{view}")

@@ -31,10 +31,9 @@ def vote_counts(url: str) -> dict[int, int]:
     return {choice["id"]: choice["votes"] for choice in response.json()["result"]["choices"]}
 
 
-async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
-    """POST every (view, choice) of `plan`, AT_ONCE at a time; return each status or transport error."""
-    in_flight = asyncio.Semaphore(AT_ONCE)
-    client = httpx.AsyncClient(
+def browser(url: str, token: str) -> httpx.AsyncClient:
+    """A client that sends the CSRF cookie and token with every request, AT_ONCE connections."""
+    return httpx.AsyncClient(
         base_url=url,
         cookies={"csrftoken": token},
         headers={"X-CSRFToken": token},
@@ -44,6 +43,12 @@ async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[
         # server error caused). Letting the client drop idle connections first avoids the race.
         limits=httpx.Limits(max_connections=AT_ONCE, keepalive_expiry=1),
     )
+
+
+async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
+    """POST every (view, choice) of `plan`, AT_ONCE at a time; return each status or transport error."""
+    in_flight = asyncio.Semaphore(AT_ONCE)
+    client = browser(url, token)
 
     async def vote(view: str, choice: int) -> int | str:
         async with in_flight:
