@@ -46,7 +46,8 @@ def test_sync_faults_leave_no_socket_or_thread(client, seeded, faulty_upstream, 
         assert get(client, name, delay=0).status_code in {502, 504}
 
     upstream.close_client()
-    assert settles(lambda: (open_sockets(), threading.active_count()), (sockets, threads))
+    # Threads other tests started may still be ending: what must not happen is growth.
+    assert settles(lambda: open_sockets() <= sockets and threading.active_count() <= threads, True)
 
 
 @pytest.mark.asyncio
