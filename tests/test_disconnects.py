@@ -41,7 +41,7 @@ def leave_early(url: str, name: str, query: dict, after: float) -> None:
     [("async_upstream", {"delay": 5000}, 1), ("async_fanout", {"n": 5, "delay": 5000}, 5)],
 )
 def test_leaving_cancels_the_async_views_upstream_calls(server, name, query, calls):
-    """Within a second of the client leaving, the async view's upstream calls are gone."""
+    """Within seconds of the client leaving, long before their 5 s would end, the upstream calls are gone."""
     url, process = server
     assert servers.settles(lambda: open_waits(url), 0)
     tasks, fds = loop_tasks(url), servers.process_figures(process.pid)["fds"]
@@ -49,9 +49,9 @@ def test_leaving_cancels_the_async_views_upstream_calls(server, name, query, cal
     for _ in range(3):
         leave_early(url, name, query, after=0.5)
         # The calls were in flight (5 s each), and are cancelled long before they would end.
-        assert servers.settles(lambda: open_waits(url), 0, timeout=1.5)
+        assert servers.settles(lambda: open_waits(url), 0, timeout=3)
 
-    assert servers.settles(lambda: loop_tasks(url), tasks, timeout=2)
+    assert servers.settles(lambda: loop_tasks(url) <= tasks, True, timeout=3)
     # Idle pooled connections may come and go; what must not happen is growth.
     assert servers.settles(lambda: servers.process_figures(process.pid)["fds"] <= fds, True, timeout=5)
     assert httpx.get(url + reverse("views_demo:async_hello"), timeout=5).status_code == 200
