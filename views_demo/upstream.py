@@ -15,8 +15,9 @@ cannot cross event loops, so:
 The lifespan's client sends its requests through aiohttp (the `httpx-aiohttp` transport)
 unless UPSTREAM_TRANSPORT=httpx: the views still see the httpx API and httpx's exceptions,
 but at 100 calls in flight httpx's own connection pool costs many times more CPU per call
-(docs/performance.md has the figures). The per-loop client without a lifespan always uses
-httpx's transport: nothing would close an aiohttp session when its loop goes away.
+(docs/performance.md has the figures), and httpcore 1.0.9 can lose a socket when a call is
+cancelled while it connects (tests/test_leaks.py). The per-loop client without a lifespan
+always uses httpx's transport: nothing would close an aiohttp session when its loop goes away.
 
 Every call has an explicit timeout, and every failure becomes an UpstreamError (502) or
 UpstreamTimeout (504) with a reason.
