@@ -103,6 +103,7 @@ async def transcript(settings, middleware: list[str], scenario) -> list[dict]:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.__name__)
+@pytest.mark.usefixtures("close_connections")
 async def test_fast_middleware_answers_like_djangos(settings, scenario):
     """Each scenario gives the same statuses, headers, cookies and bodies with both stacks."""
     stock = await transcript(settings, STOCK, scenario)
@@ -112,6 +113,7 @@ async def test_fast_middleware_answers_like_djangos(settings, scenario):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("middleware", [STOCK, FAST], ids=["stock", "fast"])
+@pytest.mark.usefixtures("close_connections")
 async def test_each_middleware_does_its_job(settings, middleware):
     """Security headers, APPEND_SLASH, sessions, CSRF, messages and auth all work."""
     [page] = await transcript(settings, middleware, security_headers)
@@ -155,6 +157,7 @@ def hops(monkeypatch):
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("close_connections")
 async def test_hooks_without_io_stay_on_the_event_loop(settings, hops):
     """A GET that touches no session or message runs every hook inline: no thread hop."""
     steps = await transcript(settings, FAST, security_headers)
@@ -163,6 +166,7 @@ async def test_hooks_without_io_stay_on_the_event_loop(settings, hops):
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("close_connections")
 async def test_only_hooks_doing_io_hop_to_a_thread(settings, hops):
     """Saving a session, checking a POST's token and storing messages go to a thread."""
     await transcript(settings, FAST, session_persists)
