@@ -29,14 +29,8 @@ class BadParameter(DemoError):
     status = 400
 
 
-class TaskNotFound(DemoError):
-    """No background task with that id can be looked up."""
-
-    status = 404
-
-
 class NotFound(DemoError):
-    """No such row: an unknown question, or a choice that is not the question's."""
+    """No such thing: an unknown question, a choice not the question's, an unknown task id."""
 
     status = 404
 

@@ -16,7 +16,7 @@ from django.tasks import TaskResult, TaskResultStatus, task
 from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 
 from views_demo import upstream
-from views_demo.errors import TaskNotFound
+from views_demo.errors import NotFound
 
 
 @task
@@ -38,11 +38,11 @@ async def afetch_upstream(*, ms: int, fail: bool) -> dict:
 def _found(result_id: str):
     """Turn a missing (or foreign) task id into a 404, and refuse a backend that keeps no results."""
     if not fetch_upstream.get_backend().supports_get_result:
-        raise TaskNotFound("the configured task backend keeps no results to look up")
+        raise NotFound("the configured task backend keeps no results to look up")
     try:
         yield
     except (TaskResultDoesNotExist, TaskResultMismatch) as exc:
-        raise TaskNotFound(f"no fetch_upstream task has the id {result_id!r}") from exc
+        raise NotFound(f"no fetch_upstream task has the id {result_id!r}") from exc
 
 
 def get_result(result_id: str) -> TaskResult:

@@ -245,6 +245,11 @@ def _translate_errors():
         raise UpstreamError(f"upstream connection failed ({type(exc).__name__}: {exc})") from exc
 
 
+def _check_status(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise UpstreamError(f"upstream answered {response.status_code}")
+
+
 class _Body:
     """Collect a response body, enforcing the size cap and the total deadline.
 
@@ -274,8 +279,7 @@ class _Body:
         raise UpstreamError(f"upstream answer is larger than the {self.cap} bytes the views read")
 
     def json(self) -> dict:
-        if self.response.status_code >= 400:
-            raise UpstreamError(f"upstream answered {self.response.status_code}")
+        _check_status(self.response)
         try:
             return json.loads(b"".join(self.chunks))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -367,11 +371,6 @@ async def afanout(*, n: int, ms: int) -> list[dict]:
 
 
 # Streams: the upstream's slow drip, relayed chunk by chunk.
-
-
-def _check_status(response: httpx.Response) -> None:
-    if response.status_code >= 400:
-        raise UpstreamError(f"upstream answered {response.status_code}")
 
 
 def drip(*, chunks: int, interval_ms: int) -> Iterator[bytes]:
