@@ -3,8 +3,8 @@ The ASGI application: Django, the slow upstream at /upstream, and a lifespan han
 
 Django's ASGIHandler serves only HTTP, so this module answers the ASGI lifespan itself:
 at startup it opens the AsyncClient the async views share on this event loop and starts
-the loop-lag monitor (looplag.py); at shutdown it stops both and closes the sync twins'
-client.
+the loop-lag monitor (looplag.py); at shutdown it stops both, closes the sync twins'
+client and ends the idle threads of the pool that runs requests' sync code (threads.py).
 
 Static files (the lab's CSS and JavaScript, the admin's) are served by Django's own
 ASGIStaticFilesHandler, the handler runserver uses, in both DEBUG modes: it reads them
@@ -16,9 +16,7 @@ STATIC_ROOT (`manage.py collectstatic`) from its reverse proxy instead.
     uvicorn asyncdemo.asgi:application
 """
 
-import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 from django.core.asgi import get_asgi_application
 
@@ -30,6 +28,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from asyncdemo.threads import ThreadPool  # noqa: E402
 from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
 
@@ -49,41 +48,40 @@ def with_lifespan(app):
                 await looplag.stop()
                 await upstream.aclose_client()
                 await sync_to_async(upstream.close_client)()
+                if request_threads is not None:
+                    request_threads.close_idle()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     return lifespan_app
 
 
-def with_shared_threads(app, threads: int):
-    """Run each request's sync code on one of `threads` long-lived threads, not a new one.
+def with_request_threads(app, pool: ThreadPool | None):
+    """Run each HTTP request's sync code on threads lent by `pool` (threads.py).
 
-    Django enters a ThreadSensitiveContext per request, so the first sync_to_async call of
-    a request (its request_started signal, at the latest) starts a thread that lives until
-    the request ends: 10,000 requests waiting on an upstream hold 10,000 threads. An outer
-    context with an executor takes precedence (asgiref's public API), so requests share a
-    few threads instead. The price: requests on the same thread take turns for their sync
-    code, so a sync view blocks the others sharing its thread (docs/performance.md).
+    With no pool, Django's own way: a new thread for every request.
     """
-    if not threads:
+    if pool is None:
         return app
-    executors = itertools.cycle(
-        [ThreadPoolExecutor(max_workers=1, thread_name_prefix="django-sync") for _ in range(threads)]
-    )
 
-    async def app_with_shared_threads(scope, receive, send):
+    async def app_with_request_threads(scope, receive, send):
         if scope["type"] != "http":
             return await app(scope, receive, send)
-        async with ThreadSensitiveContext(executor=next(executors)):
-            return await app(scope, receive, send)
+        executor = pool.executor()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                return await app(scope, receive, send)
+        finally:
+            executor.end()
 
-    return app_with_shared_threads
+    return app_with_request_threads
 
 
+request_threads = ThreadPool() if settings.ASYNCDEMO_SYNC_THREADS == "pool" else None
 application = with_lifespan(
     slow_upstream.mount(
         "/upstream",
         slow_upstream.app,
-        ASGIStaticFilesHandler(with_shared_threads(django_application, settings.ASYNCDEMO_SYNC_THREADS)),
+        ASGIStaticFilesHandler(with_request_threads(django_application, request_threads)),
     )
 )

@@ -126,10 +126,12 @@ elif MIDDLEWARE_MODE == "none":
 else:
     raise ImproperlyConfigured("ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'.")
 
-# 0: Django's own thread per request under ASGI. N: every request's sync code runs on one
-# of N shared threads (asgi.py), for many concurrent async requests; sync views then take
-# turns on those threads.
-ASYNCDEMO_SYNC_THREADS = int(os.environ.get("ASYNCDEMO_SYNC_THREADS", "0"))
+# Where an ASGI request's sync code runs (asyncdemo/threads.py). `pool`: on threads lent one
+# call at a time from a shared pool, kept while the request holds a database connection.
+# `per-request`: Django's own way, a new thread for every request (to compare).
+ASYNCDEMO_SYNC_THREADS = os.environ.get("ASYNCDEMO_SYNC_THREADS", "pool")
+if ASYNCDEMO_SYNC_THREADS not in {"pool", "per-request"}:
+    raise ImproperlyConfigured("ASYNCDEMO_SYNC_THREADS must be 'pool' or 'per-request'.")
 
 ROOT_URLCONF = "asyncdemo.urls"
 

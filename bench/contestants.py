@@ -145,24 +145,29 @@ CONTESTANTS: list[Contestant] = [
         why="a waiting async view holds no worker, so only CPU per request bounds it",
     ),
     Contestant(
-        name="uvicorn-async-shared",
-        label="uvicorn, async views, 4 shared sync threads (ASYNCDEMO_SYNC_THREADS=4)",
+        name="uvicorn-async-per-request",
+        label="uvicorn, async views, Django's thread per request (ASYNCDEMO_SYNC_THREADS=per-request)",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the project's defaults, but requests share 4 threads for their sync code instead of "
-        "starting one each, so a waiting request costs a coroutine, not a thread",
-        env={"ASYNCDEMO_SYNC_THREADS": "4"},
+        why="the project's defaults, but each request's sync code gets a new thread of its own, "
+        "Django's way, instead of threads lent from a pool: every waiting request holds a thread",
+        env={"ASYNCDEMO_SYNC_THREADS": "per-request"},
     ),
     Contestant(
         name="uvicorn-async-naive",
-        label="uvicorn, async views, stock middleware + default httpx transport",
+        label="uvicorn, async views, stock Django (its middleware, its thread per request) "
+        "+ httpx's own transport",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="a waiting async view holds no worker, but every middleware hook hops to a thread "
-        "and httpx's default pool costs CPU per call",
-        env={"ASYNCDEMO_MIDDLEWARE": "stock", "UPSTREAM_TRANSPORT": "httpx"},
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread, "
+        "every request starts a thread, and httpx's default pool costs CPU per call",
+        env={
+            "ASYNCDEMO_MIDDLEWARE": "stock",
+            "ASYNCDEMO_SYNC_THREADS": "per-request",
+            "UPSTREAM_TRANSPORT": "httpx",
+        },
     ),
     Contestant(
         name="uvicorn-async-nomw",

@@ -120,6 +120,7 @@ def django_server(options: dict[str, str], env: dict[str, str], upstream_url: st
     env = {
         "DEBUG": "0",
         "SECRET_KEY": "perf-probe-not-secret",
+        "HTTPS": "0",  # plain HTTP on loopback: DEBUG=0 would otherwise redirect to https
         "SQLITE_PATH": str(sqlite),
         "UPSTREAM_URL": upstream_url,
         "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",

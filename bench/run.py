@@ -86,7 +86,7 @@ class Plan:
 
 
 SYNC_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-sync"]
-ASYNC_SERVERS = ["uvicorn-async", "uvicorn-async-shared", "uvicorn-async-naive"]
+ASYNC_SERVERS = ["uvicorn-async", "uvicorn-async-per-request", "uvicorn-async-naive"]
 MAIN = [*SYNC_SERVERS, *ASYNC_SERVERS, "reference"]
 HELLO = [*SYNC_SERVERS, *ASYNC_SERVERS, "uvicorn-async-nomw", "uvicorn-async-cli", "reference"]
 SEED = [*SYNC_SERVERS, *ASYNC_SERVERS]
@@ -118,7 +118,7 @@ def full_plan() -> Plan:
             points.append([Cell("upstream", name, concurrency, delay_ms=delay) for name in names])
     points.append(fanout_point(10))
     points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in SEED])
-    c10k = ("uvicorn-async", "uvicorn-async-shared", "reference")
+    c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
     points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in c10k])
     return Plan("full", duration=8, warmup=1, cells=interleave(points))
 
