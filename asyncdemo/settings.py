@@ -133,6 +133,12 @@ ASYNCDEMO_SYNC_THREADS = os.environ.get("ASYNCDEMO_SYNC_THREADS", "pool")
 if ASYNCDEMO_SYNC_THREADS not in {"pool", "per-request"}:
     raise ImproperlyConfigured("ASYNCDEMO_SYNC_THREADS must be 'pool' or 'per-request'.")
 
+# `tuned`: servers freeze their startup objects and collect garbage less often (asyncdemo/gctuning.py).
+# `python`: the interpreter's defaults (to compare).
+ASYNCDEMO_GC = os.environ.get("ASYNCDEMO_GC", "tuned")
+if ASYNCDEMO_GC not in {"tuned", "python"}:
+    raise ImproperlyConfigured("ASYNCDEMO_GC must be 'tuned' or 'python'.")
+
 ROOT_URLCONF = "asyncdemo.urls"
 
 TEMPLATES = [
