@@ -86,6 +86,25 @@ SYNC_PATHS = {
     "vote": "/demo/sync_vote/",
 }
 ASYNC_PATHS = {name: path.replace("/sync_", "/async_") for name, path in SYNC_PATHS.items()}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Another view on the same server, for a cell: `view` in the contestant's path becomes `replacement`."""
+
+    view: str
+    replacement: str
+    label: str
+
+
+VARIANTS = {
+    # The honest sync alternative to sequential calls: the same K calls from a thread pool.
+    "threaded": Variant("/sync_fanout/", "/sync_fanout_threaded/", "threaded fan-out view"),
+    # The pitfall of a new httpx.AsyncClient for every request (views_demo/views/pitfalls.py).
+    "client-per-request": Variant(
+        "/async_upstream/", "/async_client_per_request_badly/", "a new httpx.AsyncClient per request"
+    ),
+}
 REFERENCE_PATHS = {
     "hello": "/hello",
     "upstream": "/upstream?delay={ms}",
@@ -168,6 +187,26 @@ CONTESTANTS: list[Contestant] = [
             "ASYNCDEMO_SYNC_THREADS": "per-request",
             "UPSTREAM_TRANSPORT": "httpx",
         },
+    ),
+    Contestant(
+        name="uvicorn-async-stock-mw",
+        label="uvicorn, async views, Django's own middleware classes (ASYNCDEMO_MIDDLEWARE=stock)",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the project's defaults but Django's own middleware classes: every hook of every "
+        "middleware hops to a thread and back",
+        env={"ASYNCDEMO_MIDDLEWARE": "stock"},
+    ),
+    Contestant(
+        name="uvicorn-async-httpx-transport",
+        label="uvicorn, async views, httpx's own transport (UPSTREAM_TRANSPORT=httpx)",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the project's defaults but httpx's own connection pool, whose CPU per call grows with "
+        "the calls in flight",
+        env={"UPSTREAM_TRANSPORT": "httpx"},
     ),
     Contestant(
         name="uvicorn-async-nomw",

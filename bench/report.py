@@ -9,6 +9,8 @@ import math
 import sys
 from pathlib import Path
 
+from bench.contestants import VARIANTS
+
 # Targets the async path is held to (ratios from the same run); see the README's benchmark section.
 P1_FANOUT_P50 = 1.15  # async fan-out p50 <= 1.15 D
 P2_VS_GTHREAD, P2_VS_REFERENCE = 1.2, 0.8  # C=100, D=100 ms
@@ -30,8 +32,8 @@ def find(results: dict, scenario: str, contestant: str, variant: str = "", **whe
 
 def name_of(results: dict, cell: dict) -> str:
     label = results["contestants"][cell["contestant"]]["label"]
-    if cell["variant"] == "threaded":
-        label += ", threaded fan-out view"
+    if cell["variant"]:
+        label += ", " + VARIANTS[cell["variant"]].label
     elif cell["scenario"] == "fanout" and cell["url_path"].startswith("/demo/sync_fanout/"):
         label += ", sequential fan-out view"
     return label
@@ -430,7 +432,8 @@ def plot(results: dict, out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = ok_cells(results, "upstream")
+    # One line per server: a variant (another view on the same server) has no line of its own.
+    cells = [c for c in ok_cells(results, "upstream") if not c["variant"]]
     delays = sorted({c["delay_ms"] for c in cells})
     if not cells:
         return []

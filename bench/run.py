@@ -37,7 +37,7 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import procstat
-from bench.contestants import BY_NAME, CONTESTANTS, PROCESSES, Contestant
+from bench.contestants import BY_NAME, CONTESTANTS, PROCESSES, VARIANTS, Contestant
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk"
@@ -88,7 +88,17 @@ class Plan:
 SYNC_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-sync"]
 ASYNC_SERVERS = ["uvicorn-async", "uvicorn-async-per-request", "uvicorn-async-naive"]
 MAIN = [*SYNC_SERVERS, *ASYNC_SERVERS, "reference"]
-HELLO = [*SYNC_SERVERS, *ASYNC_SERVERS, "uvicorn-async-nomw", "uvicorn-async-cli", "reference"]
+# The project's defaults with one naive choice each, beside all of them at once (the naive
+# server above): what the lab's naive-choices page (views_demo/lab.py) shows.
+ONE_NAIVE_CHOICE = ["uvicorn-async-stock-mw", "uvicorn-async-httpx-transport"]
+HELLO = [
+    *SYNC_SERVERS,
+    *ASYNC_SERVERS,
+    "uvicorn-async-stock-mw",
+    "uvicorn-async-nomw",
+    "uvicorn-async-cli",
+    "reference",
+]
 SEED = [*SYNC_SERVERS, *ASYNC_SERVERS]
 
 
@@ -98,6 +108,13 @@ def interleave(points: list[list[Cell]]) -> list[Cell]:
     for i, point in enumerate(points):
         cells.extend(point if i % 2 == 0 else reversed(point))
     return cells
+
+
+def naive_choices_point(concurrency: int, delay_ms: int) -> list[Cell]:
+    """One upstream call under each naive choice alone, beside the project's defaults."""
+    cells = [Cell("upstream", name, concurrency, delay_ms=delay_ms) for name in ONE_NAIVE_CHOICE]
+    pitfall = Cell("upstream", "uvicorn-async", concurrency, delay_ms=delay_ms, variant="client-per-request")
+    return [*cells, pitfall]
 
 
 def fanout_point(concurrency: int) -> list[Cell]:
@@ -115,7 +132,10 @@ def full_plan() -> Plan:
         for concurrency in (10, 100, 1000):
             # The documented `uvicorn --workers` line is shown where its 40 ms per response shows.
             names = [*MAIN, "uvicorn-async-cli"] if delay == 100 else MAIN
-            points.append([Cell("upstream", name, concurrency, delay_ms=delay) for name in names])
+            point = [Cell("upstream", name, concurrency, delay_ms=delay) for name in names]
+            if (concurrency, delay) == (100, 100):
+                point += naive_choices_point(concurrency, delay)
+            points.append(point)
     points.append(fanout_point(10))
     points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in SEED])
     c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
@@ -126,7 +146,10 @@ def full_plan() -> Plan:
 def quick_plan() -> Plan:
     points = [
         [Cell("hello", name, 10) for name in HELLO],
-        [Cell("upstream", name, 10, delay_ms=100) for name in [*MAIN, "uvicorn-async-cli"]],
+        [
+            *(Cell("upstream", name, 10, delay_ms=100) for name in [*MAIN, "uvicorn-async-cli"]),
+            *naive_choices_point(10, 100),
+        ],
         fanout_point(4),
         [Cell("seed", name, 10, think_ms=(50, 100)) for name in SEED],
     ]
@@ -143,15 +166,14 @@ SCENARIOS = {
 
 
 def path_for(cell: Cell) -> str:
-    paths = BY_NAME[cell.contestant].paths
-    if cell.scenario == "fanout" and cell.variant == "threaded":
-        return (
-            paths["fanout"]
-            .replace("/sync_fanout/", "/sync_fanout_threaded/")
-            .format(k=cell.calls, ms=cell.delay_ms)
-        )
     key = {"c10k": "upstream", "seed": "poll"}.get(cell.scenario, cell.scenario)
-    return paths[key].format(k=cell.calls, ms=cell.delay_ms)
+    path = BY_NAME[cell.contestant].paths[key]
+    if cell.variant:
+        variant = VARIANTS[cell.variant]
+        if variant.view not in path:
+            raise ValueError(f"{cell.key}: {cell.variant!r} replaces {variant.view}, not in {path}")
+        path = path.replace(variant.view, variant.replacement)
+    return path.format(k=cell.calls, ms=cell.delay_ms)
 
 
 # Processes
