@@ -198,3 +198,18 @@ def test_fanout_cells_know_which_views_call_one_after_another():
     assert threaded.expected_ms == 100
     assert run.path_for(threaded) == "/demo/sync_fanout_threaded/?n=10&delay=100"
     assert run.Cell("fanout", "uvicorn-async", 10, delay_ms=100, calls=10).expected_ms == 100
+
+
+def test_client_per_request_cells_call_the_pitfall_view_on_the_defaults_server():
+    """sends the variant to async_client_per_request_badly, and refuses it where that view is not."""
+    pitfall = run.Cell("upstream", "uvicorn-async", 100, delay_ms=100, variant="client-per-request")
+    assert run.path_for(pitfall) == "/demo/async_client_per_request_badly/?delay=100"
+    with pytest.raises(ValueError, match="replaces /async_upstream/"):
+        run.path_for(run.Cell("upstream", "gunicorn-gthread", 100, delay_ms=100, variant="client-per-request"))
+
+
+def test_variant_cells_name_their_view_in_the_report():
+    """labels a variant cell with the server's label and the view it calls instead."""
+    results = {"contestants": {"uvicorn-async": {"label": "uvicorn, async views"}}}
+    pitfall = {"contestant": "uvicorn-async", "variant": "client-per-request", "scenario": "upstream"}
+    assert report.name_of(results, pitfall) == "uvicorn, async views, a new httpx.AsyncClient per request"
