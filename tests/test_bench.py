@@ -204,8 +204,9 @@ def test_client_per_request_cells_call_the_pitfall_view_on_the_defaults_server()
     """sends the variant to async_client_per_request_badly, and refuses it where that view is not."""
     pitfall = run.Cell("upstream", "uvicorn-async", 100, delay_ms=100, variant="client-per-request")
     assert run.path_for(pitfall) == "/demo/async_client_per_request_badly/?delay=100"
+    on_wsgi = run.Cell("upstream", "gunicorn-gthread", 100, delay_ms=100, variant="client-per-request")
     with pytest.raises(ValueError, match="replaces /async_upstream/"):
-        run.path_for(run.Cell("upstream", "gunicorn-gthread", 100, delay_ms=100, variant="client-per-request"))
+        run.path_for(on_wsgi)
 
 
 def test_variant_cells_name_their_view_in_the_report():
