@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import hold  # noqa: E402
 from tests.servers import free_port, running  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -293,33 +294,9 @@ def probe_transport(args) -> None:
 
 
 async def _hold(url: str, count: int, delay_ms: int, pid: int, ramp: float) -> dict:
-    host, port = url.removeprefix("http://").split(":")
-    path = f"/demo/async_upstream/?delay={delay_ms}"
-    request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode()
-    statuses: dict[str, int] = {}
+    """Run bench/hold.py's load in this process, sampling the server's footprint meanwhile."""
     peak = {"threads": 0, "rss_mib": 0, "fds": 0}
-    in_flight = 0
-    done = asyncio.Event()
-
-    async def one() -> None:
-        nonlocal in_flight
-        try:
-            reader, writer = await asyncio.open_connection(host, int(port))
-        except OSError as exc:
-            statuses[f"connect {exc.errno}"] = statuses.get(f"connect {exc.errno}", 0) + 1
-            return
-        in_flight += 1
-        try:
-            writer.write(request)
-            status_line = await asyncio.wait_for(reader.readline(), timeout=delay_ms / 1000 + 120)
-            await reader.read()
-            key = status_line.split(b" ")[1].decode() if status_line else "closed"
-        except (OSError, TimeoutError) as exc:
-            key = type(exc).__name__
-        finally:
-            in_flight -= 1
-            writer.close()
-        statuses[key] = statuses.get(key, 0) + 1
+    done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
@@ -330,22 +307,19 @@ async def _hold(url: str, count: int, delay_ms: int, pid: int, ramp: float) -> d
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    started = time.monotonic()
-    async with asyncio.TaskGroup() as group:
-        for index in range(count):
-            group.create_task(one())
-            if ramp and index % 100 == 99:
-                await asyncio.sleep(ramp / (count / 100))
-        max_in_flight = 0
-        while in_flight or time.monotonic() - started < ramp + 1:
-            max_in_flight = max(max_in_flight, in_flight)
-            await asyncio.sleep(0.1)
-            if all(task.done() for task in asyncio.all_tasks() if task is not asyncio.current_task()):
-                break
-    done.set()
-    sampler.join()
-    return {"statuses": statuses, "peak": peak, "max_in_flight": max_in_flight,
-            "seconds": time.monotonic() - started}  # fmt: skip
+    try:
+        result = await hold.hold(
+            f"{url}/demo/async_upstream/?delay={delay_ms}",
+            connections=count,
+            ramp=ramp,
+            seconds_each=delay_ms / 1000 + 120,
+        )
+    finally:
+        done.set()
+        sampler.join()
+    failures = {name: n for name, n in result["errors"].items() if n}
+    return {"statuses": {**result["statuses"], **failures}, "peak": peak,
+            "max_in_flight": result["max_in_flight"], "seconds": result["duration_us"] / 1e6}  # fmt: skip
 
 
 def _cpu_of(server_pid: int, upstream_pid: int) -> dict[str, float]:

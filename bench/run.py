@@ -17,6 +17,7 @@ server's processes.
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import math
@@ -82,7 +83,7 @@ class Plan:
     duration: int  # seconds measured per cell (wrk takes whole seconds)
     warmup: int  # seconds of load before measuring, 0 for none
     cells: list[Cell]
-    c10k_duration: int = 15
+    c10k_ramp: int = 10  # C10K: seconds over which its connections open, one request each
 
 
 SYNC_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-sync"]
@@ -152,8 +153,9 @@ def quick_plan() -> Plan:
         ],
         fanout_point(4),
         [Cell("seed", name, 10, think_ms=(50, 100)) for name in SEED],
+        [Cell("c10k", name, 300, delay_ms=1000) for name in ("uvicorn-async", "reference")],
     ]
-    return Plan("quick", duration=2, warmup=0, cells=interleave(points))
+    return Plan("quick", duration=2, warmup=0, cells=interleave(points), c10k_ramp=1)
 
 
 SCENARIOS = {
@@ -161,7 +163,7 @@ SCENARIOS = {
     "upstream": "One upstream call of D ms at concurrency C",
     "fanout": "Fan-out: K=10 upstream calls of D=100 ms per request",
     "seed": "The seed experiment: read poll 1's form, vote (CSRF), 0.5-1 s between requests",
-    "c10k": "C10K: 10,000 requests in flight, each waiting 10 s on the upstream",
+    "c10k": "C10K: C connections opened over a ramp, one request each, each waiting D on the upstream",
 }
 
 
@@ -309,8 +311,26 @@ def wrk(url: str, *, connections: int, duration: int, timeout: float, script: Pa
         "--",
         *map(str, args),
     ]
+    return load(argv, "wrk")
+
+
+def hold(url: str, *, connections: int, ramp: float, timeout: float) -> WrkRun:
+    """C10K's load: one request per connection, opened over `ramp` seconds (bench/hold.py)."""
+    argv = [
+        sys.executable, "-m", "bench.hold", url,
+        "--connections", str(connections),
+        "--ramp", str(ramp),
+        "--timeout", str(timeout),
+    ]  # fmt: skip
+    return load(argv, "bench.hold")
+
+
+def load(argv: list[str], name: str) -> WrkRun:
+    """Run a load generator to its end; return its BENCH_RESULT line and its own CPU time."""
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        )
         try:
             # wait4 gives the load generator's own CPU time, so a saturated wrk shows.
             _, status, rusage = os.wait4(process.pid, 0)
@@ -323,7 +343,7 @@ def wrk(url: str, *, connections: int, duration: int, timeout: float, script: Pa
         output = out.read().decode(errors="replace")
     line = next((x for x in output.splitlines() if x.startswith("BENCH_RESULT ")), None)
     if process.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({process.returncode}): {output[-2000:]}")
+        raise RuntimeError(f"{name} failed ({process.returncode}): {output[-2000:]}")
     return WrkRun(json.loads(line.removeprefix("BENCH_RESULT ")), rusage.ru_utime + rusage.ru_stime, output)
 
 
@@ -338,7 +358,7 @@ class Progress:
 
     def cell_seconds(self, cell: Cell) -> float:
         if cell.scenario == "c10k":
-            return self.plan.c10k_duration
+            return self.plan.c10k_ramp + cell.delay_ms / 1000 + 5
         return self.plan.warmup + self.plan.duration
 
     def left(self, remaining: list[Cell]) -> float:
@@ -496,14 +516,17 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
         server_before = procstat.usage(server.session, count_fds=False).cpu_s
         upstream_before = procstat.usage(upstream.session, count_fds=False).cpu_s
         busy_before, total_before = procstat.machine_cpu_s()
-        run = wrk(
-            url,
-            connections=cell.concurrency,
-            duration=duration,
-            timeout=timeout_for(cell),
-            script=script,
-            args=measure_args(cell),
-        )
+        if cell.scenario == "c10k":
+            run = hold(url, connections=cell.concurrency, ramp=duration, timeout=timeout_for(cell))
+        else:
+            run = wrk(
+                url,
+                connections=cell.concurrency,
+                duration=duration,
+                timeout=timeout_for(cell),
+                script=script,
+                args=measure_args(cell),
+            )
         busy_after, total_after = procstat.machine_cpu_s()
         server_cpu = procstat.usage(server.session, count_fds=False).cpu_s - server_before
         # A worker that died or was replaced during the window takes its CPU time with it.
@@ -546,6 +569,8 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
         # CPU the machine spent on anything but this cell's server, upstream and wrk.
         "other_cpu_percent_of_machine": round(other / (wall * cores) * 100, 1) if wall else None,
         "timeout_s": timeout_for(cell),
+        # C10K: the most connections the client had open at once.
+        **({"max_in_flight": r["max_in_flight"]} if "max_in_flight" in r else {}),
     }
 
 
@@ -553,7 +578,7 @@ def run_cell(
     cell: Cell, plan: Plan, server: Server, upstream: Server, tmp: Path, progress, remaining
 ) -> dict:
     record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": []}
-    duration = plan.c10k_duration if cell.scenario == "c10k" else plan.duration
+    duration = plan.c10k_ramp if cell.scenario == "c10k" else plan.duration
     if plan.warmup and cell.scenario != "c10k":
         progress.show(cell, remaining, f"warming up {plan.warmup} s")
         wrk(
@@ -565,7 +590,8 @@ def run_cell(
             args=measure_args(cell),
         )
         drain(server, record, "after warm-up")
-    progress.show(cell, remaining, f"measuring {duration} s")
+    what = f"opening {cell.concurrency} connections over {duration} s" if cell.scenario == "c10k" else ""
+    progress.show(cell, remaining, what or f"measuring {duration} s")
     record.update(measure(cell, server, upstream, duration, tmp))
     drain(server, record, "after measuring")
     return record
@@ -640,12 +666,8 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = quick_plan() if args.quick else full_plan()
     if args.only:
-        plan = Plan(
-            plan.mode,
-            plan.duration,
-            plan.warmup,
-            [c for c in plan.cells if any(part in c.key for part in args.only)],
-        )
+        chosen = [c for c in plan.cells if any(part in c.key for part in args.only)]
+        plan = dataclasses.replace(plan, cells=chosen)
     stamp = datetime.datetime.now(datetime.UTC)
     out = args.out or ROOT / "bench" / "results" / stamp.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
@@ -670,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "duration_s": plan.duration,
             "warmup_s": plan.warmup,
-            "c10k_duration_s": plan.c10k_duration,
+            "c10k_ramp_s": plan.c10k_ramp,
             "processes_per_server": PROCESSES,
             "load_generator": "wrk (closed loop: each connection sends its next request when the "
             "previous one is answered)",

@@ -1,13 +1,15 @@
 """The benchmark's own logic: process accounting, which bound explains a result, the quick run's checks."""
 
+import asyncio
 import os
 import signal
 import subprocess
 import time
 
 import pytest
+import pytest_asyncio
 
-from bench import procstat, report, run
+from bench import hold, procstat, report, run
 from bench.contestants import BY_NAME
 
 
@@ -35,7 +37,7 @@ def test_usage_sums_every_process_of_a_session(session):
 def results_with(cell: dict, contestant: str) -> dict:
     return {
         "machine": {"cores": 2},
-        "settings": {"duration_s": 8, "c10k_duration_s": 15},
+        "settings": {"duration_s": 8, "c10k_ramp_s": 10},
         "contestants": {contestant: {"label": contestant, **vars_of(contestant)}},
         "cells": [cell],
     }
@@ -164,7 +166,7 @@ def test_markdown_reports_every_scenario_and_the_targets():
         "loadavg_end": ["1", "1", "1"],
         "machine": {"cores": 2, "cpu": "test", "memory_gb": 1, "kernel": "6", "python": "3.12",
                     "wrk": "wrk 4", "packages": {"Django": "6.1"}, "commit": "abc"},
-        "settings": {"duration_s": 8, "warmup_s": 1, "c10k_duration_s": 15, "processes_per_server": 2},
+        "settings": {"duration_s": 8, "warmup_s": 1, "c10k_ramp_s": 10, "processes_per_server": 2},
         "scenarios": run.SCENARIOS,
         "contestants": {
             name: {"label": name, "command": "x", "switches": {}, **vars_of(name),
@@ -214,3 +216,40 @@ def test_variant_cells_name_their_view_in_the_report():
     results = {"contestants": {"uvicorn-async": {"label": "uvicorn, async views"}}}
     pitfall = {"contestant": "uvicorn-async", "variant": "client-per-request", "scenario": "upstream"}
     assert report.name_of(results, pitfall) == "uvicorn, async views, a new httpx.AsyncClient per request"
+
+
+@pytest_asyncio.fixture
+async def answering_server():
+    """A raw HTTP server: /ok answers 200 after 0.2 s, /fail 503, /hangup closes, /slow waits 2 s."""
+
+    async def handle(reader, writer):
+        path = (await reader.readline()).split()[1]
+        await reader.readuntil(b"\r\n\r\n")
+        if path != b"/hangup":
+            await asyncio.sleep(2 if path == b"/slow" else 0.2)
+            status = b"503" if path == b"/fail" else b"200"
+            writer.write(b"HTTP/1.1 " + status + b" X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+@pytest.mark.asyncio
+async def test_hold_keeps_every_request_open_at_once_and_counts_each_outcome(answering_server):
+    """holds 50 requests of 0.2 s together, and tells 503s, hang-ups and timeouts apart."""
+    ok = await hold.hold(f"{answering_server}/ok", connections=50, ramp=0.1, seconds_each=5)
+    assert ok["statuses"] == {"200": 50}
+    assert ok["requests"] == 50
+    assert ok["max_in_flight"] == 50
+    assert ok["duration_us"] < 2e6  # together, not 50 x 0.2 s one after another
+    assert ok["latency_us"]["p50"] >= 0.2e6
+
+    fail = await hold.hold(f"{answering_server}/fail", connections=3, ramp=0, seconds_each=5)
+    hangup = await hold.hold(f"{answering_server}/hangup", connections=3, ramp=0, seconds_each=5)
+    slow = await hold.hold(f"{answering_server}/slow", connections=3, ramp=0, seconds_each=0.3)
+    assert fail["statuses"] == {"503": 3}
+    assert (hangup["statuses"], hangup["errors"]["read"]) == ({}, 3)
+    assert (slow["statuses"], slow["errors"]["timeout"]) == ({}, 3)

@@ -1,0 +1,125 @@
+"""
+Hold many slow requests at once: open N connections over a ramp, each sending one request,
+then count the answers by status. The benchmark's C10K cell (bench/run.py) runs it as its
+load generator, and bench/perf_probe.py hold calls it directly.
+
+wrk cannot measure this: it opens every connection at the same instant (far more than a
+listen backlog holds) and counts only the requests that finish inside its window, so
+10,000 requests of 10 s each look like "nothing answered". Here each connection sends one
+request and is followed to its answer, its error or its timeout.
+
+    python -m bench.hold 'http://127.0.0.1:8000/demo/async_upstream/?delay=10000' \\
+        --connections 10000 --ramp 10 --timeout 30
+
+prints one line `BENCH_RESULT {...}` in the shape of bench/wrk/report.lua's, plus the most
+connections that were open at once (`max_in_flight`).
+"""
+
+import argparse
+import asyncio
+import collections
+import json
+import resource
+import statistics
+import time
+import urllib.parse
+
+import uvloop
+
+BATCH = 100  # connections opened together; the ramp spaces the batches evenly
+
+
+async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) -> dict:
+    """Send one GET per connection, `connections` of them spread over `ramp` seconds."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
+    statuses: collections.Counter[str] = collections.Counter()
+    errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
+    latencies: list[float] = []
+    in_flight = most_in_flight = 0
+
+    async def one() -> None:
+        nonlocal in_flight, most_in_flight
+        started = time.monotonic()
+        phase, writer = "connect", None
+        try:
+            async with asyncio.timeout(seconds_each):
+                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                in_flight += 1
+                most_in_flight = max(most_in_flight, in_flight)
+                phase = "write"
+                writer.write(request)
+                await writer.drain()
+                phase = "read"
+                # Connection: close, so the answer ends where the stream does.
+                answer = await reader.read()
+        except TimeoutError:
+            errors["connect" if phase == "connect" else "timeout"] += 1
+        except OSError:
+            errors[phase] += 1
+        else:
+            status = answer.split(b" ", 2)[1:2]
+            if answer.startswith(b"HTTP/") and status:
+                statuses[status[0].decode()] += 1
+                latencies.append(time.monotonic() - started)
+            else:
+                errors["read"] += 1  # closed before a status line
+        finally:
+            if writer is not None:
+                in_flight -= 1
+                writer.close()
+
+    started = time.monotonic()
+    async with asyncio.TaskGroup() as group:
+        for first in range(0, connections, BATCH):
+            for _ in range(min(BATCH, connections - first)):
+                group.create_task(one())
+            # Keep to the ramp's schedule however long opening the batch took.
+            await asyncio.sleep(max(0.0, started + ramp * (first + BATCH) / connections - time.monotonic()))
+    seconds = time.monotonic() - started
+    return {
+        "duration_us": int(seconds * 1e6),
+        "requests": len(latencies),
+        "latency_us": _percentiles(latencies),
+        "statuses": dict(statuses),
+        "errors": errors,
+        "max_in_flight": most_in_flight,
+    }
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "p99": 0, "p999": 0, "max": 0}
+    if len(seconds) == 1:
+        seconds = seconds * 2
+    cuts = statistics.quantiles(seconds, n=1000, method="inclusive")
+    us = [value * 1e6 for value in cuts]
+    return {
+        "min": min(seconds) * 1e6,
+        "mean": statistics.fmean(seconds) * 1e6,
+        "p50": us[499],
+        "p90": us[899],
+        "p99": us[989],
+        "p999": us[998],
+        "max": max(seconds) * 1e6,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("url")
+    parser.add_argument("--connections", type=int, default=10_000)
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which to open them")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds each request may take, in all")
+    args = parser.parse_args(argv)
+    # Every connection is a file: 10,000 need more than the usual 1,024.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    load = hold(args.url, connections=args.connections, ramp=args.ramp, seconds_each=args.timeout)
+    result = uvloop.run(load)
+    print("BENCH_RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
