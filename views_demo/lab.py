@@ -13,6 +13,7 @@ import asyncio
 import difflib
 import inspect
 import itertools
+import json
 import textwrap
 import time
 import weakref
@@ -380,3 +381,98 @@ async def event_loop(request: HttpRequest) -> JsonResponse:
 def async_under_wsgi(request: HttpRequest) -> HttpResponse:
     """Explain why each async view under WSGI runs in an event loop of its own."""
     return render(request, "views_demo/async_under_wsgi.html")
+
+
+# What the naive choices cost, from the published benchmark run
+
+
+@dataclass(frozen=True)
+class NaiveChoice:
+    """A choice a newcomer makes by default, the benchmark server that makes it, and the fix."""
+
+    choice: str
+    contestant: str  # bench/contestants.py
+    fix: str
+    read: str
+    variant: str = ""  # another view on the same server (bench/contestants.py VARIANTS)
+    pitfall: str = ""  # the slug of its pitfall pair, if the lab has one
+
+
+# Each is measured at one load, beside the project's defaults in the same run.
+NAIVE_LOAD = {"scenario": "upstream", "concurrency": 100, "delay_ms": 100}
+DEFAULTS = NaiveChoice("The project's defaults", "uvicorn-async", fix="", read="")
+NAIVE_CHOICES = [
+    NaiveChoice(
+        "A new httpx.AsyncClient for every request",
+        "uvicorn-async",
+        variant="client-per-request",
+        fix="one client per event loop, opened and closed by the ASGI lifespan",
+        read="views_demo/upstream.py",
+        pitfall="client-per-request",
+    ),
+    NaiveChoice(
+        "httpx's own connection pool",
+        "uvicorn-async-httpx-transport",
+        fix="aiohttp's pool under httpx's API, through httpx-aiohttp",
+        read="views_demo/upstream.py",
+    ),
+    NaiveChoice(
+        "Django's middleware classes under ASGI",
+        "uvicorn-async-stock-mw",
+        fix="the same middleware, its hooks run inline unless they do I/O",
+        read="views_demo/middleware_fast.py",
+    ),
+    NaiveChoice(
+        "Django's thread per request",
+        "uvicorn-async-per-request",
+        fix="threads lent to each request per call",
+        read="asyncdemo/threads.py",
+    ),
+    NaiveChoice(
+        "Django and httpx as they come: the last three at once",
+        "uvicorn-async-naive",
+        fix="all of the above",
+        read="docs/performance.md",
+    ),
+]
+
+
+def measured(results: dict, choice: NaiveChoice) -> dict | None:
+    """Return the run's cell for a choice at NAIVE_LOAD, if it was measured and answered."""
+    for cell in results.get("cells", []):
+        if (
+            cell.get("status") == "ok"
+            and cell.get("contestant") == choice.contestant
+            and cell.get("variant", "") == choice.variant
+            and all(cell.get(key) == value for key, value in NAIVE_LOAD.items())
+        ):
+            return cell
+    return None
+
+
+def naive_row(choice: NaiveChoice, cell: dict | None, defaults: dict | None) -> dict:
+    """Shape one row of the naive-choices table: the choice, its figures and the fix."""
+    row = {"choice": choice, "cell": cell, "errors": None, "ratio": None}
+    if choice.pitfall:
+        row["pitfall_url"] = reverse("views_demo:pair", args=[choice.pitfall])
+    if cell is not None:
+        row["errors"] = sum(cell["errors"].values())
+        if defaults is not None and defaults["throughput"]:
+            row["ratio"] = cell["throughput"] / defaults["throughput"]
+    return row
+
+
+def naive_choices(request: HttpRequest) -> HttpResponse:
+    """Show what each naive choice cost in the published benchmark run, beside the defaults."""
+    path = Path(settings.BENCHMARK_RESULTS)
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, ValueError):
+        results = None
+    context = {"results": results, "path": path.relative_to(settings.BASE_DIR, walk_up=True), **NAIVE_LOAD}
+    if results is not None:
+        defaults = measured(results, DEFAULTS)
+        context["rows"] = [
+            naive_row(choice, measured(results, choice), defaults) for choice in [DEFAULTS, *NAIVE_CHOICES]
+        ]
+    return render(request, "views_demo/naive_choices.html", context)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("lab/tasks/", lab.tasks, name="tasks"),
     path("lab/event-loop/", lab.event_loop, name="event_loop"),
     path("lab/async-under-wsgi/", lab.async_under_wsgi, name="async_under_wsgi"),
+    path("lab/naive-choices/", lab.naive_choices, name="naive_choices"),
     *(route(view, method) for view, method in METHODS.items()),
     path(
         "demo/sync_task_status/<str:result_id>/",
