@@ -44,7 +44,7 @@ test: install
 soak: install
 	$(BIN)/python -m pytest -m soak -s tests/test_soak.py
 
-## The benchmark (bench/run.py): about 15 minutes; results in bench/results/<time>/
+## The benchmark (bench/run.py): about 17 minutes; results in bench/results/<time>/
 bench: bench-install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

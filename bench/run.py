@@ -1,7 +1,7 @@
 """
 Run the benchmark: start the slow upstream and every contestant, load each with wrk, stop them all.
 
-    python -m bench.run            # the full run (make bench): about 15 minutes on 2 cores
+    python -m bench.run            # the full run (make bench): about 17 minutes on 2 cores
     python -m bench.run --quick    # the smoke test (make bench-quick): under 2 minutes
 
 Writes results.json (every figure and the machine), report.md and the plots to --out
