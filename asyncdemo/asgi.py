@@ -2,10 +2,9 @@
 The ASGI application: Django, the slow upstream at /upstream, and a lifespan handler.
 
 Django's ASGIHandler serves only HTTP, so this module answers the ASGI lifespan itself:
-at startup it opens the AsyncClient the async views share on this event loop, starts
-the loop-lag monitor (looplag.py) and tunes the garbage collector (gctuning.py); at
-shutdown it stops both, closes the sync twins' client and ends the idle threads of the
-pool that runs requests' sync code (threads.py).
+at startup it opens the AsyncClient the async views share on this event loop and starts
+the loop-lag monitor (looplag.py); at shutdown it stops both, closes the sync twins'
+client and ends the idle threads of the pool that runs requests' sync code (threads.py).
 
 Static files (the lab's CSS and JavaScript, the admin's) are served by Django's own
 ASGIStaticFilesHandler, the handler runserver uses, in both DEBUG modes: it reads them
@@ -29,7 +28,6 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from asyncdemo import gctuning  # noqa: E402
 from asyncdemo.threads import ThreadPool  # noqa: E402
 from views_demo import looplag, slow_upstream, upstream  # noqa: E402
 
@@ -45,7 +43,6 @@ def with_lifespan(app):
             if message["type"] == "lifespan.startup":
                 await upstream.aopen_client()
                 looplag.start()
-                gctuning.tune()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await looplag.stop()

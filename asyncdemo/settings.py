@@ -133,12 +133,6 @@ ASYNCDEMO_SYNC_THREADS = os.environ.get("ASYNCDEMO_SYNC_THREADS", "pool")
 if ASYNCDEMO_SYNC_THREADS not in {"pool", "per-request"}:
     raise ImproperlyConfigured("ASYNCDEMO_SYNC_THREADS must be 'pool' or 'per-request'.")
 
-# `tuned`: servers freeze their startup objects and collect garbage less often (asyncdemo/gctuning.py).
-# `python`: the interpreter's defaults (to compare).
-ASYNCDEMO_GC = os.environ.get("ASYNCDEMO_GC", "tuned")
-if ASYNCDEMO_GC not in {"tuned", "python"}:
-    raise ImproperlyConfigured("ASYNCDEMO_GC must be 'tuned' or 'python'.")
-
 # The benchmark run the lab's naive-choices page shows: the one published beside the docs
 # (`make bench` writes each new run to bench/results/<time>/).
 BENCHMARK_RESULTS = BASE_DIR / "docs" / "benchmark" / "results.json"

@@ -2,7 +2,6 @@
 The WSGI application: Django, its static files and the slow upstream at /upstream.
 
 Static files are served as in asgi.py (see there why), by Django's StaticFilesHandler.
-The garbage collector is tuned as under ASGI (gctuning.py).
 
     gunicorn asyncdemo.wsgi:application   (or python manage.py runserver)
 """
@@ -17,11 +16,8 @@ django_application = get_wsgi_application()
 
 from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 
-from asyncdemo import gctuning  # noqa: E402
 from views_demo import slow_upstream  # noqa: E402
 
 application = slow_upstream.wsgi_mount(
     "/upstream", slow_upstream.wsgi_app, StaticFilesHandler(django_application)
 )
-# WSGI has no startup event; each gunicorn worker imports this module once, at its start.
-gctuning.tune()

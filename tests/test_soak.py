@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from asyncdemo.threads import ThreadPool
 from tests import servers
 
 pytestmark = pytest.mark.soak
@@ -59,6 +60,7 @@ def test_soak_holds_steady(tmp_path):
             process,
         ),
     ):
+        idle = servers.process_figures(process.pid)
         wrk(url, 5)  # warm up: connection pools, code paths, allocator arenas
         time.sleep(SETTLE_SECONDS)
         start = servers.process_figures(process.pid)
@@ -97,5 +99,7 @@ def test_soak_holds_steady(tmp_path):
     assert [load[f"{kind}_errors"] for kind in ERROR_KINDS] == [0] * len(ERROR_KINDS)
     assert load["non_2xx"] == 0
     assert end["rss_kib"] <= max(start["rss_kib"] * (1 + RSS_MARGIN), start["rss_kib"] + RSS_FLOOR_KIB)
-    assert end["threads"] <= start["threads"] + 2
+    # Threads lent to requests (asyncdemo/threads.py) stay pooled, up to max_idle of them, for the
+    # next burst: a warm-up may not have reached that bound, but nothing may grow past it.
+    assert end["threads"] <= max(start["threads"], idle["threads"] + ThreadPool().max_idle) + 2
     assert end["fds"] <= start["fds"] + 5
