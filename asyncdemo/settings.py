@@ -235,8 +235,9 @@ UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200")
 # The async client's transport (upstream.py): "aiohttp" (httpx's API over aiohttp's pool, a
 # tenth of the CPU per call under load) or "httpx" (httpx's own, to compare).
 UPSTREAM_TRANSPORT = os.environ.get("UPSTREAM_TRANSPORT", "aiohttp")
-# Seconds an idle upstream connection is kept for reuse; below the upstream's own idle timeout.
-UPSTREAM_KEEPALIVE = float(os.environ.get("UPSTREAM_KEEPALIVE", "4"))
+# Seconds an idle upstream connection is kept for reuse; well below the upstream's own idle
+# timeout (uvicorn's 5 s for the in-process upstream), see upstream._limits().
+UPSTREAM_KEEPALIVE = float(os.environ.get("UPSTREAM_KEEPALIVE", "2"))
 # Upstream calls one fan-out request may have in flight at once; the rest queue.
 FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))
 # The largest upstream answer the views read, in bytes; a larger one gives 502.

@@ -47,7 +47,10 @@ def plan_requests(choices: list[int]) -> list[tuple[str, str, dict]]:
     return plan
 
 
-async def send(url: str, token: str, plan: list[tuple[str, str, dict]]) -> list[int | str]:
+async def send(
+    url: str, token: str, plan: list[tuple[str, str, dict]], reasons: list[str]
+) -> list[int | str]:
+    """Send the plan, AT_ONCE at a time; return each answer's status and add why to `reasons`."""
     in_flight = asyncio.Semaphore(AT_ONCE)
     client = browser(url, token)
 
@@ -61,6 +64,8 @@ async def send(url: str, token: str, plan: list[tuple[str, str, dict]]) -> list[
                     response = await client.get(path, params=data)
             except httpx.HTTPError as exc:
                 return type(exc).__name__
+            if response.status_code != 200:
+                reasons.append(f"{method} {view}: {response.status_code} {response.text[:300]}")
             return response.status_code
 
     async with client:
@@ -73,7 +78,8 @@ def test_mixed_load_loses_nothing(tmp_path, capsys):
         token = servers.csrf_token(url)
         before = vote_counts(url)
         plan = plan_requests(sorted(before))
-        statuses = asyncio.run(send(url, token, plan))
+        reasons: list[str] = []
+        statuses = asyncio.run(send(url, token, plan, reasons))
         after = vote_counts(url)
 
     sent_votes = collections.Counter(data["choice"] for method, _, data in plan if method == "POST")
@@ -81,5 +87,5 @@ def test_mixed_load_loses_nothing(tmp_path, capsys):
     failures = collections.Counter(status for status in statuses if status != 200)
     with capsys.disabled():
         print(f"\n{REQUESTS} mixed requests: {dict(collections.Counter(statuses))}, votes added {added}")
-    assert failures == {}
+    assert failures == {}, reasons
     assert added == dict(sent_votes)

@@ -29,7 +29,7 @@ RSS_FLOOR_KIB = 8 * 1024
 ERROR_KINDS = ("connect", "read", "write", "timeout")
 SERVE = ("--no-access-log", "--loop", "uvloop", "--http", "httptools")  # as `make run` serves
 # Figures are read with the server idle, once pooled upstream connections have expired
-# (UPSTREAM_KEEPALIVE, 4 s): idle connections kept for reuse are not growth.
+# (UPSTREAM_KEEPALIVE, 2 s): idle connections kept for reuse are not growth.
 SETTLE_SECONDS = 6
 
 

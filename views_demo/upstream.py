@@ -60,9 +60,11 @@ def _limits(*, keepalive: bool) -> httpx.Limits:
     return httpx.Limits(
         max_connections=settings.UPSTREAM_MAX_CONNECTIONS,
         max_keepalive_connections=settings.UPSTREAM_MAX_CONNECTIONS if keepalive else 0,
-        # Drop an idle connection before the upstream does: uvicorn (like most servers) closes
-        # one after 5 s idle, and a client that keeps it exactly as long may send a request
-        # on a connection the server is closing, a 502 that no upstream fault caused.
+        # Drop an idle connection well before the upstream does: uvicorn (like most servers)
+        # closes one after 5 s idle, and a client that keeps it almost as long may send a
+        # request on a connection the server is closing, a 502 that no upstream fault caused.
+        # A busy event loop (the in-process upstream shares it with the views) can run the
+        # server's idle timer a second or more late, after a request has already arrived.
         keepalive_expiry=settings.UPSTREAM_KEEPALIVE,
     )
 
