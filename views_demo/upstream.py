@@ -292,13 +292,44 @@ def _url(endpoint: str) -> str:
     return f"{settings.UPSTREAM_URL.rstrip('/')}/{endpoint}"
 
 
+# A request sent on a pooled connection can meet the server closing that connection (its
+# idle timer fired first, late on a busy event loop): it fails before any answer. RFC 9112
+# (9.3.1) lets a client send an idempotent request again; aiohttp does so by itself and
+# httpx does not, so both twins send a GET once more when that happens.
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+@contextlib.contextmanager
+def _get(client: httpx.Client, url: str, query: dict) -> Iterator[httpx.Response]:
+    """Stream a GET's answer, sending it once more if its connection was closed under it."""
+    request = client.build_request("GET", url, params=query, timeout=_timeout())
+    try:
+        response = client.send(request, stream=True)
+    except _STALE_CONNECTION:
+        response = client.send(request, stream=True)
+    try:
+        yield response
+    finally:
+        response.close()
+
+
+@contextlib.asynccontextmanager
+async def _aget(client: httpx.AsyncClient, url: str, query: dict) -> AsyncIterator[httpx.Response]:
+    """See _get()."""
+    request = client.build_request("GET", url, params=query, timeout=_timeout())
+    try:
+        response = await client.send(request, stream=True)
+    except _STALE_CONNECTION:
+        response = await client.send(request, stream=True)
+    try:
+        yield response
+    finally:
+        await response.aclose()
+
+
 def get_json(endpoint: str, query: dict) -> dict:
     """GET an upstream endpoint and return its JSON answer."""
-    with (
-        _translate_errors(),
-        _waiting(),
-        get_client().stream("GET", _url(endpoint), params=query, timeout=_timeout()) as r,
-    ):
+    with _translate_errors(), _waiting(), _get(get_client(), _url(endpoint), query) as r:
         body = _Body(r)
         for chunk in r.iter_bytes():
             body.take(chunk)
@@ -308,9 +339,7 @@ def get_json(endpoint: str, query: dict) -> dict:
 async def aget_json(endpoint: str, query: dict, *, client: httpx.AsyncClient | None = None) -> dict:
     """See get_json(); `client` is for the pitfall that brings its own."""
     with _translate_errors(), _waiting():
-        async with (client or aget_client()).stream(
-            "GET", _url(endpoint), params=query, timeout=_timeout()
-        ) as r:
+        async with _aget(client or aget_client(), _url(endpoint), query) as r:
             body = _Body(r)
             async for chunk in r.aiter_bytes():
                 body.take(chunk)
