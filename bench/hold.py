@@ -106,6 +106,12 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def raise_open_files_limit() -> None:
+    """Let this process open as many files as the hard limit allows: each connection is one."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("url")
@@ -113,9 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which to open them")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds each request may take, in all")
     args = parser.parse_args(argv)
-    # Every connection is a file: 10,000 need more than the usual 1,024.
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_open_files_limit()
     load = hold(args.url, connections=args.connections, ramp=args.ramp, seconds_each=args.timeout)
     result = uvloop.run(load)
     print("BENCH_RESULT " + json.dumps(result), flush=True)

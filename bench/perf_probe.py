@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,12 +41,6 @@ from bench import hold  # noqa: E402
 from tests.servers import free_port, running  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _raise_open_files_limit() -> None:
-    # 10,000 connections need more than the usual 1,024 open files, in every process.
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 # The server's process tree, read from /proc
@@ -330,7 +323,8 @@ def _cpu_of(server_pid: int, upstream_pid: int) -> dict[str, float]:
 def probe_hold(args) -> None:
     import uvloop
 
-    _raise_open_files_limit()
+    # 10,000 connections need more than the usual 1,024 open files, in every process.
+    hold.raise_open_files_limit()
     name, options, env = parse_config(args.config)
     sqlite = Path(tempfile.mkdtemp(prefix="perf-probe-")) / "db.sqlite3"
     migrate(sqlite)

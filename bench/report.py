@@ -147,14 +147,18 @@ def explain(results: dict, cell: dict) -> str:
             )
     else:
         text = "no bound applies"
-    failures = {k: v for k, v in cell["errors"].items() if v}
-    if failures:
-        text += "; errors: " + ", ".join(f"{v} {k}" for k, v in failures.items())
+    if errors_text(cell):
+        text += "; errors: " + errors_text(cell)
     if cell.get("process_churn"):
         text += " (a server process exited or started during the window: its CPU figure is not exact)"
     if cell.get("restarts"):
         text += f" (restarted {' and '.join(cell['restarts'])}: still busy with abandoned requests)"
     return text[0].upper() + text[1:] + "."
+
+
+def errors_text(cell: dict) -> str:
+    """The cell's errors by kind, e.g. "3 timeout, 1 read"; empty when there were none."""
+    return ", ".join(f"{n} {kind}" for kind, n in cell["errors"].items() if n)
 
 
 def other_load(cell: dict) -> str:
@@ -215,11 +219,10 @@ def c10k_table(results: dict, cells: list[dict]) -> list[str]:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for cell in cells:
-        failures = {k: v for k, v in cell["errors"].items() if v}
         lines.append(
             f"| {name_of(results, cell)} | **{cell['requests'] - cell['errors']['non_2xx']:,}** of "
             f"{cell['concurrency']:,} | {cell.get('max_in_flight', '-')} | {latency(cell, 'p50')} | "
-            f"{latency(cell, 'p99')} | {', '.join(f'{v} {k}' for k, v in failures.items()) or 0} | "
+            f"{latency(cell, 'p99')} | {errors_text(cell) or 0} | "
             f"{cell['seconds']:.0f} | {ms(cell['cpu_ms_per_request'])} | {cell['peak_threads']} | "
             f"{cell['peak_rss_mb']:.0f} MB | {cell['peak_fds']} | {cell['wrk_cpu_percent_of_core']:.0f}% |"
         )

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from bench import procstat
 from bench.contestants import BY_NAME, CONTESTANTS, PROCESSES, VARIANTS, Contestant
+from bench.hold import raise_open_files_limit
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk"
@@ -497,12 +498,6 @@ def machine() -> dict:
     }
 
 
-def raise_open_files_limit() -> None:
-    # C=10,000 needs a socket per connection in wrk, the server and towards the upstream.
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def timeout_for(cell: Cell) -> float:
     """wrk's timeout: far above the latency expected, so queueing shows as latency, not errors."""
     return max(10.0, 3 * cell.expected_ms / 1000)
@@ -676,6 +671,8 @@ def main(argv: list[str] | None = None) -> int:
             "wrk is not installed (Debian/Ubuntu: apt install wrk; macOS: brew install wrk)", file=sys.stderr
         )
         return 2
+    # C=10,000 needs a socket per connection in the load generator, the server and towards the
+    # upstream; the servers inherit this process's limit.
     raise_open_files_limit()
     # SIGTERM (from CI or a parent) unwinds like Ctrl-C, so every server is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
