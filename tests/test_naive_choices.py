@@ -72,8 +72,11 @@ def test_shows_each_choice_against_the_defaults_of_the_same_run(client, publishe
     assert reverse("views_demo:pair", args=["client-per-request"]) in response.content.decode()
 
 
-def test_without_a_published_run_says_how_to_make_one(client, published, settings):
-    """answers 200 and names make bench when there is no results.json."""
+@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]"])
+def test_without_a_published_run_says_how_to_make_one(client, published, settings, content):
+    """answers 200 and names make bench when results.json is missing, broken or not a run."""
+    if content is not None:
+        settings.BENCHMARK_RESULTS.write_text(content)
     response = client.get(URL)
     assert response.status_code == 200
     assert "No benchmark run is published" in text_of(response)

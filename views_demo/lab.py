@@ -469,6 +469,8 @@ def naive_choices(request: HttpRequest) -> HttpResponse:
         results = json.loads(path.read_text())
     except (OSError, ValueError):
         results = None
+    if not isinstance(results, dict):  # not a run that bench/run.py wrote
+        results = None
     context = {"results": results, "path": path.relative_to(settings.BASE_DIR, walk_up=True), **NAIVE_LOAD}
     if results is not None:
         defaults = measured(results, DEFAULTS)
