@@ -20,13 +20,16 @@ cancelled while it connects (tests/test_leaks.py). The per-loop client without a
 always uses httpx's transport: nothing would close an aiohttp session when its loop goes away.
 
 Every call has an explicit timeout, and every failure becomes an UpstreamError (502) or
-UpstreamTimeout (504) with a reason.
+UpstreamTimeout (504) with a reason. The shared clients keep no cookies: one client serves
+every user, so a cookie the upstream sets while serving one user must not go out with the
+next user's calls (and httpx and aiohttp each keep a jar by default).
 """
 
 import asyncio
 import contextlib
 import contextvars
 import functools
+import http.cookiejar
 import json
 import logging
 import ssl
@@ -69,6 +72,16 @@ def _limits(*, keepalive: bool) -> httpx.Limits:
     )
 
 
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing: httpx's counterpart of aiohttp.DummyCookieJar."""
+
+    def extract_cookies(self, response, request) -> None:
+        pass
+
+    def set_cookie(self, cookie) -> None:
+        pass
+
+
 _sync_client: httpx.Client | None = None
 _sync_lock = threading.Lock()
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
@@ -81,7 +94,9 @@ def get_client() -> httpx.Client:
     global _sync_client
     with _sync_lock:
         if _sync_client is None:
-            _sync_client = httpx.Client(verify=_ssl_context(), limits=_limits(keepalive=True))
+            _sync_client = httpx.Client(
+                verify=_ssl_context(), limits=_limits(keepalive=True), cookies=NoCookies()
+            )
         return _sync_client
 
 
@@ -101,7 +116,9 @@ def aget_client() -> httpx.AsyncClient:
     if client is None or client.is_closed:
         # Nobody will close this one: keep no idle connections, so it owns no sockets
         # between requests and can simply be dropped with its loop.
-        client = httpx.AsyncClient(verify=_ssl_context(), limits=_limits(keepalive=False))
+        client = httpx.AsyncClient(
+            verify=_ssl_context(), limits=_limits(keepalive=False), cookies=NoCookies()
+        )
         _async_clients[loop] = client
     return client
 
@@ -111,7 +128,7 @@ async def aopen_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     limits = _limits(keepalive=True)
     transport = _transport(limits)
-    client = httpx.AsyncClient(verify=_ssl_context(), limits=limits, transport=transport)
+    client = httpx.AsyncClient(verify=_ssl_context(), limits=limits, transport=transport, cookies=NoCookies())
     _async_clients[loop] = client
     return client
 
@@ -133,7 +150,7 @@ def _transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
             keepalive_timeout=limits.keepalive_expiry,
             ssl=_ssl_context(),
         )
-        return aiohttp.ClientSession(connector=connector)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     return _AiohttpTransport(verify=_ssl_context(), limits=limits, client=session)
 
