@@ -261,16 +261,26 @@ def targets(results: dict) -> list[str]:
     def verdict(ok: bool | None) -> str:
         return "-" if ok is None else "met" if ok else "**not met**"
 
-    fan = find(results, "fanout", "uvicorn-async")
-    if fan:
+    fans = sorted(
+        (c for c in ok_cells(results, "fanout") if c["contestant"] == "uvicorn-async" and not c["variant"]),
+        key=lambda c: c["concurrency"],
+    )
+    for i, fan in enumerate(fans):
         ratio = fan["latency_ms"]["p50"] / fan["delay_ms"]
-        rows.append(
-            (
-                "P1 fan-out K=10, D=100 ms: async p50 / D",
-                f"{ratio:.2f} (<= {P1_FANOUT_P50})",
-                verdict(ratio <= P1_FANOUT_P50),
+        point = f"K={fan['calls']}, D={fan['delay_ms']} ms, C={fan['concurrency']}"
+        if i == 0:
+            # The lightest load is the target: whether the calls overlap, not how many fit the CPU.
+            rows.append(
+                (
+                    f"P1 fan-out {point}: async p50 / D",
+                    f"{ratio:.2f} (<= {P1_FANOUT_P50})",
+                    verdict(ratio <= P1_FANOUT_P50),
+                )
             )
-        )
+            continue
+        ref = find(results, "fanout", "reference", concurrency=fan["concurrency"])
+        against = f"; reference {ref['latency_ms']['p50'] / ref['delay_ms']:.2f}" if ref else ""
+        rows.append((f"fan-out {point}, more load: async p50 / D", f"{ratio:.2f}{against}", "-"))
     for label, (c, d), (vs_g, vs_r) in (
         ("P2 C=100, D=100 ms", (100, 100), (P2_VS_GTHREAD, P2_VS_REFERENCE)),
         ("P3 C=1000, D=1 s", (1000, 1000), (P3_VS_GTHREAD, P3_VS_REFERENCE)),
@@ -400,10 +410,11 @@ def markdown(results: dict) -> str:
     ]
     upstream_cells = ok_cells(results, "upstream")
     points = sorted({(c["delay_ms"], c["concurrency"]) for c in upstream_cells})
+    fan_points = sorted({c["concurrency"] for c in ok_cells(results, "fanout")})
     sections = [
         ("hello", [None]),
         ("upstream", points),
-        ("fanout", [None]),
+        ("fanout", fan_points or [None]),
         ("seed", [None]),
         ("c10k", [None]),
     ]
@@ -415,15 +426,19 @@ def markdown(results: dict) -> str:
         if scenario == "fanout":
             cell = cells_all[0]
             out += [
-                f"Each request makes K={cell['calls']} calls of D={cell['delay_ms']} ms, "
-                f"at C={cell['concurrency']}: "
+                f"Each request makes K={cell['calls']} calls of D={cell['delay_ms']} ms: "
                 f"at best D = {cell['delay_ms']} ms when the calls run at once, K·D = "
-                f"{ms(cell['calls'] * cell['delay_ms'])} one after another.",
+                f"{ms(cell['calls'] * cell['delay_ms'])} one after another. Target P1 is read at the "
+                "lightest load, where the calls' own CPU does not queue them.",
                 "",
             ]
         for key in keys:
             cells = [c for c in cells_all if c["status"] == "ok"]
-            if key is not None:
+            if scenario == "fanout" and key is not None:
+                cells = [c for c in cells if c["concurrency"] == key]
+                calls = key * cells[0]["calls"]
+                out += [f"### C = {key}: {calls} calls in flight", ""]
+            elif key is not None:
                 delay, concurrency = key
                 cells = [c for c in cells if c["delay_ms"] == delay and c["concurrency"] == concurrency]
                 out += [

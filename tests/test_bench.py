@@ -202,6 +202,36 @@ def test_fanout_cells_know_which_views_call_one_after_another():
     assert run.Cell("fanout", "uvicorn-async", 10, delay_ms=100, calls=10).expected_ms == 100
 
 
+def fanout_cell(contestant: str, concurrency: int, p50: float) -> dict:
+    cell = complete_cell()
+    cell.update(scenario="fanout", contestant=contestant, concurrency=concurrency, calls=10)
+    cell.update(latency_ms={"p50": p50, "p99": p50 + 50}, key=f"fanout/{contestant}/{concurrency}")
+    return cell
+
+
+def test_fanout_target_is_read_at_the_lightest_load_and_the_heavier_one_is_shown():
+    """holds P1 to the C=2 cell, and reports C=10 beside the reference's ratio without a verdict."""
+    cells = [
+        fanout_cell("uvicorn-async", 10, p50=125),
+        fanout_cell("reference", 10, p50=121),
+        fanout_cell("uvicorn-async", 2, p50=104),
+        fanout_cell("reference", 2, p50=103),
+    ]
+    lines = report.targets({"cells": cells, "contestants": {}})
+    assert "| P1 fan-out K=10, D=100 ms, C=2: async p50 / D | 1.04 (<= 1.15) | met |" in lines
+    assert "| fan-out K=10, D=100 ms, C=10, more load: async p50 / D | 1.25; reference 1.21 | - |" in lines
+    slow = report.targets({"cells": [fanout_cell("uvicorn-async", 2, p50=130)], "contestants": {}})
+    assert "| P1 fan-out K=10, D=100 ms, C=2: async p50 / D | 1.30 (<= 1.15) | **not met** |" in slow
+
+
+def test_plans_measure_the_fanout_at_light_load_for_its_target():
+    """puts the defaults and the reference at C=2 in both plans, beside the heavier fan-out."""
+    for plan in (run.full_plan(), run.quick_plan()):
+        fanouts = {(c.contestant, c.concurrency) for c in plan.cells if c.scenario == "fanout"}
+        assert {("uvicorn-async", run.FANOUT_LIGHT), ("reference", run.FANOUT_LIGHT)} <= fanouts
+        assert max(c for _, c in fanouts) > run.FANOUT_LIGHT
+
+
 def test_client_per_request_cells_call_the_pitfall_view_on_the_defaults_server():
     """sends the variant to async_client_per_request_badly, and refuses it where that view is not."""
     pitfall = run.Cell("upstream", "uvicorn-async", 100, delay_ms=100, variant="client-per-request")
