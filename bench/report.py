@@ -6,6 +6,7 @@ Turn results.json into report.md and the plots. Rerun on saved results with:
 
 import json
 import math
+import statistics
 import sys
 from pathlib import Path
 
@@ -19,7 +20,22 @@ P4_MIDDLEWARE_CPU = 1.25  # hello CPU per request, full middleware vs none
 
 
 def ok_cells(results: dict, scenario: str) -> list[dict]:
+    """The scenario's measured cells, first rounds only (what the tables show)."""
+    return [c for c in all_rounds(results, scenario) if not c.get("round")]
+
+
+def all_rounds(results: dict, scenario: str) -> list[dict]:
     return [c for c in results["cells"] if c["scenario"] == scenario and c["status"] == "ok"]
+
+
+def median_cpu(results: dict, scenario: str, contestant: str) -> tuple[float, list[float]] | None:
+    """The median CPU per request over every round of a contestant's cell, and the rounds'."""
+    cpus = [
+        c["cpu_ms_per_request"]
+        for c in all_rounds(results, scenario)
+        if c["contestant"] == contestant and not c["variant"] and c["cpu_ms_per_request"]
+    ]
+    return (statistics.median(cpus), cpus) if cpus else None
 
 
 def find(results: dict, scenario: str, contestant: str, variant: str = "", **where) -> dict | None:
@@ -306,17 +322,23 @@ def targets(results: dict) -> list[str]:
                 )
             )
             rows.append((f"{label}: async errors", str(errors), verdict(errors == 0)))
-    full = find(results, "hello", "uvicorn-async")
-    bare = find(results, "hello", "uvicorn-async-nomw")
-    if full and bare and full["cpu_ms_per_request"] and bare["cpu_ms_per_request"]:
-        ratio = full["cpu_ms_per_request"] / bare["cpu_ms_per_request"]
+    full = median_cpu(results, "hello", "uvicorn-async")
+    bare = median_cpu(results, "hello", "uvicorn-async-nomw")
+    if full and bare:
+        ratio = full[0] / bare[0]
         label = "P4 hello CPU/request: full middleware / none"
-        stacks = [results["contestants"][c["contestant"]]["middleware"] for c in (full, bare)]
+        stacks = [
+            results["contestants"][name]["middleware"] for name in ("uvicorn-async", "uvicorn-async-nomw")
+        ]
         if stacks[0] == stacks[1]:
             # This checkout does not read the switch: both ran the same stack, nothing to compare.
             rows.append((label, f"{ratio:.2f}, but ASYNCDEMO_MIDDLEWARE=none was not read: same stack", "-"))
         else:
-            rows.append((label, f"{ratio:.2f} (<= {P4_MIDDLEWARE_CPU})", verdict(ratio <= P4_MIDDLEWARE_CPU)))
+            value = f"{ratio:.2f} (<= {P4_MIDDLEWARE_CPU})"
+            if len(full[1]) > 1 or len(bare[1]) > 1:
+                each = ", ".join(f"{a:.2f}/{b:.2f} ms" for a, b in zip(full[1], bare[1], strict=False))
+                value += f"; medians of {len(full[1])} and {len(bare[1])} rounds ({each})"
+            rows.append((label, value, verdict(ratio <= P4_MIDDLEWARE_CPU)))
     c10k = find(results, "c10k", "uvicorn-async")
     if c10k:
         errors = sum(c10k["errors"].values())
@@ -382,8 +404,9 @@ def markdown(results: dict) -> str:
         out += [
             "## Targets for the async path",
             "",
-            "P1: fan-out p50 within 15% of one D; P2, P3: async views against threaded WSGI and the "
-            "non-Django reference; P4: the full middleware stack costs at most 25% more CPU than none; "
+            "P1: fan-out p50 within 15% of one D, at light load; P2, P3: async views against threaded "
+            "WSGI and the non-Django reference; P4: the full middleware stack costs at most 25% more "
+            "CPU than none, from the medians of the pair's rounds (the hello table shows the first); "
             "P5: 10,000 slow requests in flight without errors.",
             "",
             *target_lines,
@@ -419,7 +442,7 @@ def markdown(results: dict) -> str:
         ("c10k", [None]),
     ]
     for scenario, keys in sections:
-        cells_all = [c for c in results["cells"] if c["scenario"] == scenario]
+        cells_all = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         if not cells_all:
             continue
         out += [f"## {results['scenarios'][scenario]}", ""]

@@ -60,11 +60,13 @@ class Cell:
     calls: int = 1
     variant: str = ""  # e.g. "threaded": another view on the same server
     think_ms: tuple[int, int] = (0, 0)  # seed: wait between requests on each connection
+    round: int = 0  # a repeat of the same cell later in the run (the tables show round 0)
 
     @property
     def key(self) -> str:
         name = self.contestant + (f"+{self.variant}" if self.variant else "")
-        return f"{self.scenario}/C={self.concurrency}/D={self.delay_ms}/K={self.calls}/{name}"
+        again = f"/round={self.round}" if self.round else ""
+        return f"{self.scenario}/C={self.concurrency}/D={self.delay_ms}/K={self.calls}/{name}{again}"
 
     @property
     def sequential(self) -> bool:
@@ -139,6 +141,17 @@ def fanout_light_point() -> list[Cell]:
     return [Cell("fanout", name, FANOUT_LIGHT, delay_ms=100, calls=10) for name in names]
 
 
+# Target P4 compares two hello cells' CPU per request, a ratio near its bound that one pair of
+# 8 s cells on a shared machine moved between 1.01 and 1.83. The pair is measured again later
+# in the run, each round side by side, and P4 is read from the medians of the rounds.
+MIDDLEWARE_PAIR = ("uvicorn-async", "uvicorn-async-nomw")
+MIDDLEWARE_ROUNDS = 3
+
+
+def middleware_round(concurrency: int, round: int) -> list[Cell]:
+    return [Cell("hello", name, concurrency, round=round) for name in MIDDLEWARE_PAIR]
+
+
 def full_plan() -> Plan:
     points = [[Cell("hello", name, 50) for name in HELLO]]
     for delay in (100, 1000):
@@ -149,8 +162,11 @@ def full_plan() -> Plan:
             if (concurrency, delay) == (100, 100):
                 point += naive_choices_point(concurrency, delay)
             points.append(point)
+            if (concurrency, delay) == (1000, 100):
+                points.append(middleware_round(50, 1))
     points.append(fanout_point(10))
     points.append(fanout_light_point())
+    points.append(middleware_round(50, 2))
     points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in SEED])
     c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
     points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in c10k])
@@ -166,6 +182,7 @@ def quick_plan() -> Plan:
         ],
         fanout_point(4),
         fanout_light_point(),
+        middleware_round(10, 1),
         [Cell("seed", name, 10, think_ms=(50, 100)) for name in SEED],
         [Cell("c10k", name, 300, delay_ms=1000) for name in ("uvicorn-async", "reference")],
     ]

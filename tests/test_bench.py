@@ -283,3 +283,43 @@ async def test_hold_keeps_every_request_open_at_once_and_counts_each_outcome(ans
     assert fail["statuses"] == {"503": 3}
     assert (hangup["statuses"], hangup["errors"]["read"]) == ({}, 3)
     assert (slow["statuses"], slow["errors"]["timeout"]) == ({}, 3)
+
+
+def hello_cell(contestant: str, cpu: float, round: int = 0) -> dict:
+    cell = complete_cell()
+    cell.update(scenario="hello", contestant=contestant, delay_ms=0, cpu_ms_per_request=cpu, round=round)
+    cell.update(key=f"hello/{contestant}/{round}")
+    return cell
+
+
+def test_middleware_target_is_read_from_the_medians_of_its_rounds():
+    """divides the median CPU of each side's rounds, lists the rounds, and tables only the first."""
+    cells = [
+        hello_cell("uvicorn-async", 1.8),
+        hello_cell("uvicorn-async-nomw", 1.0),
+        hello_cell("uvicorn-async", 1.2, round=1),
+        hello_cell("uvicorn-async-nomw", 1.0, round=1),
+        hello_cell("uvicorn-async", 1.1, round=2),
+        hello_cell("uvicorn-async-nomw", 0.9, round=2),
+    ]
+    contestants = {
+        "uvicorn-async": {"middleware": ["m"]},
+        "uvicorn-async-nomw": {"middleware": []},
+    }
+    lines = report.targets({"cells": cells, "contestants": contestants})
+    expected = (
+        "| P4 hello CPU/request: full middleware / none | 1.20 (<= 1.25); medians of 3 and 3 rounds "
+        "(1.80/1.00 ms, 1.20/1.00 ms, 1.10/0.90 ms) | met |"
+    )
+    assert expected in lines
+    assert [c["cpu_ms_per_request"] for c in report.ok_cells({"cells": cells}, "hello")] == [1.8, 1.0]
+
+
+def test_plans_measure_the_middleware_pair_again_side_by_side():
+    """repeats the P4 pair in later rounds of both plans, and keys each round apart."""
+    for plan, rounds in ((run.full_plan(), run.MIDDLEWARE_ROUNDS), (run.quick_plan(), 2)):
+        pair = [c for c in plan.cells if c.scenario == "hello" and c.contestant in run.MIDDLEWARE_PAIR]
+        assert sorted((c.contestant, c.round) for c in pair) == sorted(
+            (name, r) for name in run.MIDDLEWARE_PAIR for r in range(rounds)
+        )
+        assert len({c.key for c in plan.cells}) == len(plan.cells)
