@@ -132,7 +132,7 @@ def fanout_point(concurrency: int) -> list[Cell]:
 
 # Light load for the fan-out's latency (target P1): 2 requests of 10 calls, 200 calls a second.
 # At C=10 the calls alone (1,000 a second, about 1 ms of client CPU each) keep a core busy,
-# and the reference's own p50 there was 1.10-1.21 D: that cell measures CPU, not overlap.
+# and the reference's own p50 there was 1.10-1.24 D: that cell measures CPU, not overlap.
 FANOUT_LIGHT = 2
 
 

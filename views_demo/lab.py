@@ -432,8 +432,8 @@ NAIVE_CHOICES = [
         fix="the three fixes together",
         read="docs/performance.md",
     ),
-    # A thread costs little beside a 100 ms wait at C=100 (within this machine's noise); it
-    # shows when a thousand requests each hold one for a second.
+    # At C=100 the runs disagreed on what a thread per request costs beside a 100 ms wait
+    # (0.66x to 1.08x the defaults); it shows when a thousand requests each hold one for 1 s.
     NaiveChoice(
         "Django's thread per request",
         "uvicorn-async-per-request",
