@@ -1,5 +1,7 @@
 """A GET whose pooled connection the upstream closed under it is sent once more (upstream._get/_aget)."""
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -63,3 +65,18 @@ async def test_a_refused_connection_is_not_sent_again(monkeypatch):
     with pytest.raises(UpstreamError, match="refused"):
         await call_async(async_transport, monkeypatch)
     assert (len(sync_calls), len(async_calls)) == (1, 1)
+
+
+@pytest.mark.asyncio
+async def test_both_stream_twins_send_their_get_again_too(monkeypatch):
+    """relays the drip from the second attempt, in both modes, after one stale-connection failure."""
+    sync_transport, sync_calls = upstream_failing(1)
+    async_transport, async_calls = upstream_failing(1)
+    monkeypatch.setattr(upstream, "_sync_client", httpx.Client(transport=sync_transport))
+    assert b"".join(upstream.drip(chunks=1, interval_ms=0)) == b'{"delay_ms":5}'
+    async with httpx.AsyncClient(transport=async_transport) as client:
+        monkeypatch.setitem(upstream._async_clients, asyncio.get_running_loop(), client)
+        assert (
+            b"".join([chunk async for chunk in upstream.adrip(chunks=1, interval_ms=0)]) == b'{"delay_ms":5}'
+        )
+    assert (len(sync_calls), len(async_calls)) == (2, 2)

@@ -434,10 +434,7 @@ def drip(*, chunks: int, interval_ms: int) -> Iterator[bytes]:
     """
     query = {"chunks": chunks, "interval_ms": interval_ms}
     try:
-        with (
-            _translate_errors(),
-            get_client().stream("GET", _url("drip"), params=query, timeout=_timeout()) as response,
-        ):
+        with _translate_errors(), _get(get_client(), _url("drip"), query) as response:
             _check_status(response)
             yield from response.iter_bytes()
     except GeneratorExit:
@@ -452,9 +449,7 @@ async def adrip(*, chunks: int, interval_ms: int) -> AsyncIterator[bytes]:
     query = {"chunks": chunks, "interval_ms": interval_ms}
     try:
         with _translate_errors():
-            async with aget_client().stream(
-                "GET", _url("drip"), params=query, timeout=_timeout()
-            ) as response:
+            async with _aget(aget_client(), _url("drip"), query) as response:
                 _check_status(response)
                 async for chunk in response.aiter_bytes():
                     yield chunk
