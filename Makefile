@@ -5,8 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The built-in slow upstream is mounted by the same server, so it follows the port.
+UPSTREAM_URL ?= http://$(HOST):$(PORT)/upstream
+export UPSTREAM_URL
 
-.PHONY: run worker test soak lint format install migrate clean bench bench-quick bench-install
+.PHONY: run run-tuned worker superuser test soak lint format install migrate clean bench bench-quick bench-install
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -24,6 +27,7 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
 ## Serve the project over ASGI on http://$(HOST):$(PORT)/, with the demo polls and a task worker
+# ASYNCDEMO_PROFILE (stock, the default, or tuned) picks the runtime; see asyncdemo/settings.py.
 # uvloop and httptools: what they buy is in docs/performance.md.
 # The worker runs the tasks the background-work pages enqueue; it stops when the server does.
 run: migrate
@@ -31,6 +35,14 @@ run: migrate
 	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools
+
+## The same, with the tuned profile (tuned/): Django's async overheads fixed, see docs/tuned.md
+run-tuned:
+	$(MAKE) run ASYNCDEMO_PROFILE=tuned
+
+## Create an admin user for /admin/ and the login-only pairs
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
 
 ## Run only the task worker (for a server started some other way)
 worker: migrate
@@ -42,13 +54,13 @@ test: install
 
 ## Hold the benchmark's C=100 load for SOAK_SECONDS (60) and check nothing grows
 soak: install
-	$(BIN)/python -m pytest -m soak -s tests/test_soak.py
+	$(BIN)/python -m pytest -m soak -s tests/serving/test_soak.py
 
-## The benchmark (bench/run.py): about 17 minutes; results in bench/results/<time>/
+## The benchmark (bench/run.py): about 20 minutes; results in bench/results/<time>/
 bench: bench-install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-## The benchmark's smoke test (< 2 minutes): fails unless every server answered every request
+## The benchmark's smoke test (a few minutes): fails unless every server answered every request
 bench-quick: bench-install
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
 

@@ -6,8 +6,9 @@ Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and, for PostgreSQL, DATABASE
 
 import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,33 +20,18 @@ def env_bool(name: str, default: bool) -> bool:
 
 def database_from_url(url: str) -> dict:
     """Return the DATABASES entry for postgres://user:password@host:port/name?option=value."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ImproperlyConfigured(f"DATABASE_URL must start with postgres://, not {parts.scheme}://")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.removeprefix("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": unquote(parts.hostname or ""),
-        "PORT": str(parts.port or ""),
-        # Under ASGI a request's sync code runs in a thread of its own, and Django keeps a
-        # connection per thread: persistent connections would pile up in threads that never
-        # come back. Django's docs say to turn them off under ASGI and pool instead, and its
-        # pool refuses to start otherwise.
-        "CONN_MAX_AGE": 0,
-        "OPTIONS": {
-            # psycopg_pool's connections, shared by all threads; closing a connection at the
-            # end of a request gives it back. A request waits up to `timeout` seconds for one.
-            "pool": {
-                "min_size": 2,
-                "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
-                "timeout": 20,
-            },
-            # Anything after `?` (sslmode=require, ...) goes to psycopg as is.
-            **dict(parse_qsl(parts.query)),
-        },
-    }
+    if urlsplit(url).scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured(f"DATABASE_URL must start with postgres://, not {urlsplit(url).scheme}://")
+    # Under ASGI a request's sync code runs in a thread of its own, and Django keeps a
+    # connection per thread: persistent connections would pile up in threads that never come
+    # back. Django's docs say to turn them off under ASGI and pool instead (its pool refuses
+    # to start otherwise). Anything after `?` (sslmode=require, ...) goes to psycopg as is.
+    entry = dj_database_url.parse(url, conn_max_age=0)
+    # psycopg_pool's connections, shared by all threads; closing a connection at the end of
+    # a request gives it back. A request waits up to `timeout` seconds for one.
+    pool = {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")), "timeout": 20}
+    entry["OPTIONS"] = {**entry.get("OPTIONS", {}), "pool": pool}
+    return entry
 
 
 # Dangerous: DEBUG shows tracebacks to anyone; it is on by default only for a laptop.
@@ -73,22 +59,14 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "django_tasks_db",
-    "views_demo",
-]
+# Which runtime serves the project. `stock`: Django as it ships, its own middleware classes
+# and asgiref's thread per request. `tuned`: the measured fixes for Django's async overheads
+# in tuned/ (docs/tuned.md has what each buys and costs): middleware whose hooks run inline
+# unless they do I/O, and threads lent to each request per call.
+ASYNCDEMO_PROFILE = os.environ.get("ASYNCDEMO_PROFILE", "stock")
+if ASYNCDEMO_PROFILE not in {"stock", "tuned"}:
+    raise SystemExit(f"ASYNCDEMO_PROFILE must be 'stock' or 'tuned', not {ASYNCDEMO_PROFILE!r}.")
 
-# Django's default middleware. Under ASGI each of their hooks costs a hop to a thread and
-# back; views_demo/middleware_fast.py has the same classes with the hooks that do no I/O
-# run inline, and that is what this project serves unless ASYNCDEMO_MIDDLEWARE says
-# otherwise: `stock` for Django's own classes (to compare), `none` for no middleware at
-# all (only to measure what the middleware costs: errors then answer 500).
 DJANGO_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,40 +76,33 @@ DJANGO_MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-MIDDLEWARE_MODE = os.environ.get("ASYNCDEMO_MIDDLEWARE", "fast")
-if MIDDLEWARE_MODE == "fast":
-    MIDDLEWARE = [
-        # First, so that its `app` time covers every other middleware too.
-        "views_demo.middleware.ServerTimingMiddleware",
-        "views_demo.middleware_fast.SecurityMiddleware",
-        "views_demo.middleware_fast.SessionMiddleware",
-        "views_demo.middleware_fast.CommonMiddleware",
-        "views_demo.middleware_fast.CsrfViewMiddleware",
-        "views_demo.middleware_fast.AuthenticationMiddleware",
-        "views_demo.middleware_fast.MessageMiddleware",
-        "views_demo.middleware_fast.XFrameOptionsMiddleware",
-        "views_demo.errors.DemoErrorMiddleware",
-    ]
+# The same classes, subclassed so that their hooks skip the thread hop (tuned/middleware.py).
+TUNED_MIDDLEWARE = [f"tuned.middleware.{path.rsplit('.', 1)[1]}" for path in DJANGO_MIDDLEWARE]
+MIDDLEWARE = [
+    # First, so that its time covers every other middleware too.
+    "lab.middleware.ServerTimingMiddleware",
+    *(TUNED_MIDDLEWARE if ASYNCDEMO_PROFILE == "tuned" else DJANGO_MIDDLEWARE),
+    "views_demo.errors.DemoErrorMiddleware",
+]
+if ASYNCDEMO_PROFILE == "tuned":
     # Django finds its security, clickjacking and CSRF middleware by dotted path and would
-    # call these subclasses missing; views_demo/checks.py runs its checks on them instead.
+    # call the tuned subclasses missing; tuned/checks.py runs those checks on them instead.
     SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
-elif MIDDLEWARE_MODE == "stock":
-    MIDDLEWARE = [
-        "views_demo.middleware.ServerTimingMiddleware",
-        *DJANGO_MIDDLEWARE,
-        "views_demo.errors.DemoErrorMiddleware",
-    ]
-elif MIDDLEWARE_MODE == "none":
-    MIDDLEWARE = []
-else:
-    raise ImproperlyConfigured("ASYNCDEMO_MIDDLEWARE must be 'fast', 'stock' or 'none'.")
+# Lend each ASGI request's sync code threads from a pool, per call (tuned/threads.py).
+ASYNCDEMO_LEND_THREADS = ASYNCDEMO_PROFILE == "tuned"
 
-# Where an ASGI request's sync code runs (asyncdemo/threads.py). `pool`: on threads lent one
-# call at a time from a shared pool, kept while the request holds a database connection.
-# `per-request`: Django's own way, a new thread for every request (to compare).
-ASYNCDEMO_SYNC_THREADS = os.environ.get("ASYNCDEMO_SYNC_THREADS", "pool")
-if ASYNCDEMO_SYNC_THREADS not in {"pool", "per-request"}:
-    raise ImproperlyConfigured("ASYNCDEMO_SYNC_THREADS must be 'pool' or 'per-request'.")
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "views_demo",
+    "lab",
+    *(["tuned"] if ASYNCDEMO_PROFILE == "tuned" else []),
+]
 
 # The benchmark run the lab's naive-choices page shows: the one published beside the docs
 # (`make bench` writes each new run to bench/results/<time>/).
@@ -149,7 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "views_demo.lab.server",
+                "lab.views.server",
             ],
         },
     },
@@ -202,8 +173,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # login_required sends anonymous users to LOGIN_URL (Django's LoginView, asyncdemo/urls.py).
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "views_demo:index"
-LOGOUT_REDIRECT_URL = "views_demo:index"
+LOGIN_REDIRECT_URL = "lab:index"
+LOGOUT_REDIRECT_URL = "lab:index"
 
 # One in-memory cache per process: enough for the cache pair on a laptop. Each uvicorn or
 # gunicorn worker process then has its own; to share one, point this at Redis
@@ -216,7 +187,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"views_demo": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}},
+    "loggers": {
+        name: {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}
+        for name in ("views_demo", "lab")
+    },
 }
 
 # Background work (views_demo/tasks.py): each enqueued task is a row in the database until
@@ -236,7 +210,7 @@ UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200")
 # tenth of the CPU per call under load) or "httpx" (httpx's own, to compare).
 UPSTREAM_TRANSPORT = os.environ.get("UPSTREAM_TRANSPORT", "aiohttp")
 # Seconds an idle upstream connection is kept for reuse; well below the upstream's own idle
-# timeout (uvicorn's 5 s for the in-process upstream), see upstream._limits().
+# timeout (uvicorn's 5 s for the in-process upstream), see clients.limits().
 UPSTREAM_KEEPALIVE = float(os.environ.get("UPSTREAM_KEEPALIVE", "2"))
 # Upstream calls one fan-out request may have in flight at once; the rest queue.
 FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))

@@ -14,10 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
 django_application = get_wsgi_application()
 
-from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
-
-from views_demo import slow_upstream  # noqa: E402
+import slow_upstream  # noqa: E402
+from asyncdemo.static import SafeStaticFilesHandler  # noqa: E402
 
 application = slow_upstream.wsgi_mount(
-    "/upstream", slow_upstream.wsgi_app, StaticFilesHandler(django_application)
+    "/upstream", slow_upstream.wsgi_app, SafeStaticFilesHandler(django_application)
 )

@@ -3,7 +3,7 @@ The servers under test, and the command line of each: change how a contestant is
 
 Every contestant runs the same number of server processes (PROCESSES), with DEBUG off and
 access logs off, and reaches the same slow upstream (a separate process) through
-views_demo/upstream.py, so the only differences are the server, the views and the switches.
+views_demo/clients.py, so the only differences are the server, the views and the switches.
 """
 
 import sys
@@ -129,6 +129,10 @@ class Contestant:
     django: bool = True
 
 
+# The profile every Django contestant but the stock ones runs: the published figures are the
+# tuned profile's, with Django as it ships (uvicorn-async-stock) beside them.
+TUNED = {"ASYNCDEMO_PROFILE": "tuned"}
+
 CONTESTANTS: list[Contestant] = [
     Contestant(
         name="gunicorn-sync",
@@ -137,6 +141,7 @@ CONTESTANTS: list[Contestant] = [
         paths=SYNC_PATHS,
         slots=PROCESSES,
         why=f"each of the {PROCESSES} sync workers serves one request at a time",
+        env=TUNED,
     ),
     Contestant(
         name="gunicorn-gthread",
@@ -145,6 +150,7 @@ CONTESTANTS: list[Contestant] = [
         paths=SYNC_PATHS,
         slots=PROCESSES * THREADS,
         why=f"each of the {PROCESSES}x{THREADS} threads serves one request at a time",
+        env=TUNED,
     ),
     Contestant(
         name="uvicorn-sync",
@@ -154,68 +160,75 @@ CONTESTANTS: list[Contestant] = [
         slots=None,
         why="under ASGI Django runs each request's sync view in a thread of its own (asgiref's "
         "ThreadSensitiveContext), so a wait blocks that thread, not the server, for a thread hop's CPU",
+        env=TUNED,
     ),
     Contestant(
         name="uvicorn-async",
-        label="uvicorn, async views (ASGI, project defaults)",
+        label="uvicorn, async views, tuned profile (ASYNCDEMO_PROFILE=tuned)",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
         why="a waiting async view holds no worker, so only CPU per request bounds it",
+        env=TUNED,
     ),
     Contestant(
-        name="uvicorn-async-per-request",
-        label="uvicorn, async views, Django's thread per request (ASYNCDEMO_SYNC_THREADS=per-request)",
+        name="uvicorn-async-stock",
+        label="uvicorn, async views, stock profile (Django as it ships, the default)",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the project's defaults, but each request's sync code gets a new thread of its own, "
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread "
+        "and every request starts a thread of its own",
+        env={"ASYNCDEMO_PROFILE": "stock"},
+    ),
+    Contestant(
+        name="uvicorn-async-per-request",
+        label="uvicorn, async views, tuned profile but Django's thread per request",
+        command=uvicorn_django,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="the tuned profile, but each request's sync code gets a new thread of its own, "
         "Django's way, instead of threads lent from a pool: every waiting request holds a thread",
-        env={"ASYNCDEMO_SYNC_THREADS": "per-request"},
+        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_LEND_THREADS": "0"},
     ),
     Contestant(
         name="uvicorn-async-naive",
-        label="uvicorn, async views, stock Django (its middleware, its thread per request) "
-        "+ httpx's own transport",
+        label="uvicorn, async views, stock profile + httpx's own transport",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
         why="a waiting async view holds no worker, but every middleware hook hops to a thread, "
         "every request starts a thread, and httpx's default pool costs CPU per call",
-        env={
-            "ASYNCDEMO_MIDDLEWARE": "stock",
-            "ASYNCDEMO_SYNC_THREADS": "per-request",
-            "UPSTREAM_TRANSPORT": "httpx",
-        },
+        env={"ASYNCDEMO_PROFILE": "stock", "UPSTREAM_TRANSPORT": "httpx"},
     ),
     Contestant(
         name="uvicorn-async-stock-mw",
-        label="uvicorn, async views, Django's own middleware classes (ASYNCDEMO_MIDDLEWARE=stock)",
+        label="uvicorn, async views, tuned profile but Django's own middleware classes",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the project's defaults but Django's own middleware classes: every hook of every "
+        why="the tuned profile but Django's own middleware classes: every hook of every "
         "middleware hops to a thread and back",
-        env={"ASYNCDEMO_MIDDLEWARE": "stock"},
+        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "django"},
     ),
     Contestant(
         name="uvicorn-async-httpx-transport",
-        label="uvicorn, async views, httpx's own transport (UPSTREAM_TRANSPORT=httpx)",
+        label="uvicorn, async views, tuned profile but httpx's own transport (UPSTREAM_TRANSPORT=httpx)",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
-        why="the project's defaults but httpx's own connection pool, whose CPU per call grows with "
+        why="the tuned profile but httpx's own connection pool, whose CPU per call grows with "
         "the calls in flight",
-        env={"UPSTREAM_TRANSPORT": "httpx"},
+        env={**TUNED, "UPSTREAM_TRANSPORT": "httpx"},
     ),
     Contestant(
         name="uvicorn-async-nomw",
-        label="uvicorn, async views, no middleware",
+        label="uvicorn, async views, tuned profile, no middleware",
         command=uvicorn_django,
         paths=ASYNC_PATHS,
         slots=None,
         why="the same async view with no middleware at all: the floor of Django's own cost",
-        env={"ASYNCDEMO_MIDDLEWARE": "none"},
+        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "none"},
     ),
     Contestant(
         name="uvicorn-async-cli",
@@ -226,6 +239,7 @@ CONTESTANTS: list[Contestant] = [
         why="the same server started by uvicorn's own --workers; with uvloop (installed, so picked) "
         "it matches bench/serve.py, but on the plain asyncio loop it leaves Nagle's algorithm on "
         "and each response waits about 40 ms for the client's delayed ACK",
+        env=TUNED,
     ),
     Contestant(
         name="reference",

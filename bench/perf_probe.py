@@ -91,7 +91,7 @@ def footprint(pid: int) -> dict[str, int]:
 def slow_upstream(workers: int = 1):
     """Run the slow upstream alone; yield (url, pid)."""
     port = free_port()
-    args = [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port), "--workers", str(workers)]
+    args = [sys.executable, "-m", "slow_upstream", "--port", str(port), "--workers", str(workers)]
     url = f"http://127.0.0.1:{port}"
     with running(args, probe=f"{url}/delay?ms=0", env={"PYTHONPATH": str(ROOT)}) as process:
         yield url, process.pid
@@ -225,22 +225,22 @@ def probe_wrk(args) -> None:
 
 
 async def _per_call_client() -> dict:
-    # The pitfall: a new client for every call (what upstream.aget_client() exists to avoid).
+    # The pitfall: a new client for every call (what clients.aget_client() exists to avoid).
     import httpx
 
-    from views_demo import upstream
+    from views_demo import clients
 
     async with httpx.AsyncClient() as client:
-        response = await client.get(upstream._url("delay"), params={"ms": args_delay}, timeout=10)
+        response = await client.get(clients.url("delay"), params={"ms": args_delay}, timeout=10)
     return response.json()
 
 
 async def _transport_round(name: str, concurrency: int, rounds: int) -> tuple[float, int]:
-    from views_demo import upstream
+    from views_demo import clients, upstream
 
     call = _per_call_client if name == "per-call" else lambda: upstream.adelay(ms=args_delay)
     os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
-    await upstream.aopen_client()
+    await clients.aopen_client()
     try:
         await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
         started = time.process_time()
@@ -248,7 +248,7 @@ async def _transport_round(name: str, concurrency: int, rounds: int) -> tuple[fl
             await asyncio.gather(*(call() for _ in range(concurrency)))
         return time.process_time() - started, concurrency * rounds
     finally:
-        await upstream.aclose_client()
+        await clients.aclose_client()
 
 
 args_delay = 10

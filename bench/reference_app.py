@@ -20,7 +20,7 @@ from starlette.routing import Route
 # upstream.py reads its limits and URL from Django's settings; nothing else of Django runs.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
-from views_demo import upstream
+from views_demo import clients, upstream
 from views_demo.errors import DemoError
 
 
@@ -52,9 +52,9 @@ async def demo_error(request: Request, exc: Exception) -> JSONResponse:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette):
-    await upstream.aopen_client()
+    await clients.aopen_client()
     yield
-    await upstream.aclose_client()
+    await clients.aclose_client()
 
 
 app = Starlette(

@@ -90,10 +90,10 @@ class Plan:
 
 
 SYNC_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-sync"]
-ASYNC_SERVERS = ["uvicorn-async", "uvicorn-async-per-request", "uvicorn-async-naive"]
+ASYNC_SERVERS = ["uvicorn-async", "uvicorn-async-stock", "uvicorn-async-per-request", "uvicorn-async-naive"]
 MAIN = [*SYNC_SERVERS, *ASYNC_SERVERS, "reference"]
 # The project's defaults with one naive choice each, beside all of them at once (the naive
-# server above): what the lab's naive-choices page (views_demo/lab.py) shows.
+# server above): what the lab's naive-choices page (lab/views.py) shows.
 ONE_NAIVE_CHOICE = ["uvicorn-async-stock-mw", "uvicorn-async-httpx-transport"]
 HELLO = [
     *SYNC_SERVERS,
@@ -739,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(shutil.rmtree, tmp, ignore_errors=True)
         upstream = Server(
             "upstream",
-            lambda port: [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port)],
+            lambda port: [sys.executable, "-m", "slow_upstream", "--port", str(port)],
             {},
             "/delay?ms=0",
             tmp,

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from tests import servers
-from views_demo import upstream
+from views_demo import clients
 
 
 def pytest_report_header(config):
@@ -21,7 +21,7 @@ def upstream_url():
     """The slow upstream, running as its own process for the whole session."""
     with servers.slow_upstream() as url:
         yield url
-    upstream.close_client()
+    clients.close_client()
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,7 @@ def _use_test_upstream(settings, upstream_url):
 def _run_tasks_immediately(settings):
     """Run enqueued tasks inline, so tests need neither a worker nor a database.
 
-    tests/test_tasks.py puts the real, database-backed backend back where it tests it.
+    tests/lesson/test_tasks.py puts the real, database-backed backend back where it tests it.
     """
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 

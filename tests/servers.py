@@ -101,7 +101,7 @@ def running(
 def slow_upstream() -> Iterator[str]:
     """Run the slow upstream alone; yield its base URL."""
     port = free_port()
-    args = [sys.executable, "-m", "views_demo.slow_upstream", "--port", str(port)]
+    args = [sys.executable, "-m", "slow_upstream", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with running(args, probe=f"{url}/delay?ms=0"):
         yield url

@@ -1,10 +1,5 @@
 """
 The polls of Django's tutorial: a question and its choices, each choice counting its votes.
-
-A vote is one database-side increment of Choice.votes (an UPDATE ... SET votes = votes + 1,
-see db.vote), so votes arriving at the same moment are never lost. No row is kept per vote:
-the seed experiment measured exactly this counter, and one UPDATE is the smallest write
-that shows safe concurrent writes.
 """
 
 from django.db import models

@@ -35,12 +35,22 @@ class IntParam:
         # isascii() rejects digits from other scripts (Arabic-Indic "10"), which int() would accept.
         if not raw:
             raise BadParameter(f"{self.name} is empty; {self.describe()}")
-        if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        digits = raw.removeprefix("-")
+        if not (raw.isascii() and digits.isdigit()):
             raise BadParameter(f"{self.name}={values[0]!r} is not a whole number; {self.describe()}")
-        value = int(raw)
+        # int() raises ValueError past 4,300 digits, leading zeros included: count and parse
+        # only the significant ones, of which no value in range has more than its bounds.
+        significant = digits.lstrip("0") or "0"
+        if len(significant) > self.max_digits():
+            raise BadParameter(f"{self.name} has too many digits; {self.describe()}")
+        value = -int(significant) if raw.startswith("-") else int(significant)
         if not self.minimum <= value <= self.maximum:
             raise BadParameter(f"{self.name}={value} is out of range; {self.describe()}")
         return value
+
+    def max_digits(self) -> int:
+        """Return how many significant digits a value in range can have."""
+        return max(len(str(abs(self.minimum))), len(str(abs(self.maximum))))
 
     def describe(self) -> str:
         return f"{self.name} must be a whole number from {self.minimum} to {self.maximum}"
@@ -49,7 +59,7 @@ class IntParam:
 DELAY = IntParam("delay", default=100, minimum=0, maximum=10_000, help="upstream wait per call, in ms")
 N = IntParam("n", default=10, minimum=1, maximum=50, help="number of upstream calls")
 # Not DELAY: a view that enqueues never waits on the upstream, so an upstream fault fails the
-# task, not the view (tests/test_faults.py expects every view taking DELAY to answer 502/504).
+# task, not the view (tests/lesson/test_faults.py expects every view taking DELAY to answer 502/504).
 TASK_DELAY = IntParam(
     "delay", default=500, minimum=0, maximum=10_000, help="upstream wait inside the task, in ms"
 )

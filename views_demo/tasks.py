@@ -1,13 +1,7 @@
 """
-Background work with Django's Tasks framework (django.tasks): the task, and reading its result.
+Background work with Django's Tasks framework: the task, and reading its result.
 
-settings.TASKS uses django-tasks-db's DatabaseBackend: enqueue() stores the call as a row,
-and a worker process (`python manage.py db_worker`; `make run` starts one beside the
-server) claims rows one at a time, runs them and stores the return value or the error, so
-a view can answer at once and the reader can ask about the task later by its id.
-
-The fire-and-forget way this replaces, asyncio.create_task, is async_task_badly in
-views/pitfalls.py; it runs afetch_upstream() below, the same work as a coroutine.
+A worker (`python manage.py db_worker`) runs what the views enqueue (docs/lesson.md).
 """
 
 import contextlib

@@ -1,15 +1,7 @@
 """
-Class-based views: a View whose handlers are all sync beside its twin whose handlers are all
-`async def`, and a generic TemplateView pair.
-
-Django decides a class's mode from its handlers (View.view_is_async): all sync or all async,
-or as_view() raises ImproperlyConfigured. The ones Django provides adapt to the class's mode:
-options() and the 405 for a method the class lacks are coroutines in an async class.
-setup() runs before either mode's handler and is plain sync code, so the mode-independent
-part (reading the query) lives there once, in a mixin both twins share.
+Class-based views: a View with all-sync handlers beside its all-async twin, and a
+generic TemplateView pair. The query is read once, in setup(), by a shared mixin.
 """
-
-import time
 
 from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
@@ -28,12 +20,8 @@ class QueryMixin:
 
     def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
-        self.started = time.perf_counter()
         # A bad value raises BadParameter here; DemoErrorMiddleware answers 400.
         self.args = params.parse(request, *self.query)
-
-    def elapsed_ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 1)
 
 
 # Classes: a View with one handler per HTTP method
@@ -44,7 +32,7 @@ class SyncUpstreamView(QueryMixin, View):
 
     def get(self, request: HttpRequest) -> JsonResponse:
         answer = upstream.delay(ms=self.args["delay"])
-        return respond(request, self.started, result=answer, args=self.args)
+        return respond(request, result=answer, args=self.args)
 
 
 class AsyncUpstreamView(QueryMixin, View):
@@ -52,7 +40,7 @@ class AsyncUpstreamView(QueryMixin, View):
 
     async def get(self, request: HttpRequest) -> JsonResponse:
         answer = await upstream.adelay(ms=self.args["delay"])
-        return respond(request, self.started, result=answer, args=self.args)
+        return respond(request, result=answer, args=self.args)
 
 
 # Classes: a generic view. TemplateView's own get() is sync; the async twin overrides it with

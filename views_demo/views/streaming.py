@@ -1,23 +1,7 @@
 """
 Streaming pairs: relay the upstream's slow drip, and push server-sent events.
 
-A StreamingHttpResponse takes a sync iterator or an async one, and the server's mode decides
-how well each streams:
-
-- under ASGI (uvicorn) an async iterator streams chunk by chunk on the event loop. When the
-  client disconnects, Django (5.0+) cancels the task: asyncio.CancelledError is raised at the
-  iterator's current `await`, its `finally`/`async with` blocks run (upstream.adrip closes the
-  upstream response there), and nothing is left running.
-- under ASGI a sync iterator does not stream at all: Django warns "StreamingHttpResponse must
-  consume synchronous iterators" and reads it whole, in a thread, before sending anything. If
-  the client leaves meanwhile, that thread cannot be cancelled and is held until the generator
-  finishes, still reading the upstream.
-- under WSGI (runserver, gunicorn) a sync iterator streams, holding a worker thread for as long
-  as the stream lasts; when the client has gone, the server's next write fails and it closes the
-  generator (GeneratorExit), which closes the upstream response. An async iterator is read whole
-  in an event loop of its own, with the mirror-image warning.
-
-So the async twin is the one that streams under ASGI, and the sync twin the one for WSGI.
+Under ASGI only the async iterator streams; under WSGI only the sync one (docs/lesson.md).
 """
 
 import asyncio
@@ -26,18 +10,21 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 
 from django.http import HttpRequest, StreamingHttpResponse
+from django.views.decorators.http import require_safe
 
 from views_demo import params, upstream
 
 # Streaming: relay the upstream's drip as it arrives
 
 
+@require_safe
 def sync_stream(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.CHUNKS, params.INTERVAL)
     chunks = upstream.drip(chunks=args["chunks"], interval_ms=args["interval"])
     return StreamingHttpResponse(chunks, content_type="text/plain")
 
 
+@require_safe
 async def async_stream(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.CHUNKS, params.INTERVAL)
     chunks = upstream.adrip(chunks=args["chunks"], interval_ms=args["interval"])
@@ -73,11 +60,13 @@ async def aticks(*, events: int, interval_ms: int) -> AsyncIterator[str]:
         yield event(number, events)
 
 
+@require_safe
 def sync_events(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.EVENTS, params.INTERVAL)
     return event_stream(ticks(events=args["events"], interval_ms=args["interval"]))
 
 
+@require_safe
 async def async_events(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.EVENTS, params.INTERVAL)
     return event_stream(aticks(events=args["events"], interval_ms=args["interval"]))

@@ -1,0 +1,345 @@
+"""
+The one list of demos: the lab's pages, the twin tests and the benchmark all read it.
+
+Adding a pair means writing its two views, routing them in views_demo/urls.py and adding
+one Demo here.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from views_demo import params, queries, tasks, upstream
+from views_demo.params import IntParam
+from views_demo.views import auth, background, cache, classes, database, http, pitfalls, streaming
+
+
+def view_name(view: Callable) -> str:
+    """Name a view for its URL: a function's name, or a view class's name in snake_case.
+
+    as_view() returns a function called `view` that keeps its class in `view_class`, so
+    SyncUpstreamView.as_view() is named sync_upstream_view.
+    """
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return view.__name__
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", view_class.__name__).lower()
+
+
+@dataclass(frozen=True)
+class Demo:
+    """A pair of twin views (or a labelled pitfall) and what it teaches."""
+
+    slug: str
+    topic: str
+    title: str
+    lesson: str
+    # Shown side by side. A pair's views all give the same result for the same input;
+    # a pitfall's first view is the wrong way and the second the right one.
+    views: tuple[Callable, ...]
+    params: tuple[IntParam, ...] = ()
+    # Small values the twin tests and the lab start from (the query, or the form for POST).
+    sample: dict[str, int] = field(default_factory=dict)
+    pitfall: bool = False
+    # What to watch when running it, and which file to read: shown on the demo's page.
+    observe: str = ""
+    method: str = "GET"
+    # The helpers the views call, each group shown side by side below them like the views, so
+    # the whole path is on the page: the TaskGroup against the thread pool, say.
+    helpers: tuple[tuple[Callable, ...], ...] = ()
+    # The views need a logged-in user; anonymous requests are sent to the login page.
+    login: bool = False
+    # What the views answer: "json" (responses.respond) or "html" (a page to open).
+    renders: str = "json"
+    # The lab endpoint (a URL name) that puts the views' shared state back where it started,
+    # POSTed with the form before each measured batch, so no twin runs on the other's state.
+    reset: str = ""
+    # A view leaves errors nobody retrieves: after a run the page shows what the loop reported.
+    unhandled: bool = False
+
+    @property
+    def view_names(self) -> list[str]:
+        return [view_name(view) for view in self.views]
+
+
+DEMOS: list[Demo] = [
+    # HTTP: calling a slow upstream
+    Demo(
+        slug="hello",
+        topic="HTTP",
+        title="Hello",
+        lesson="With no I/O to wait on, async buys nothing: this is the framework's own cost.",
+        views=(http.sync_hello, http.async_hello),
+        observe="Both answer in well under a millisecond; the benchmark's hello scenario shows each "
+        "server's overhead per request. Read views_demo/views/http.py.",
+    ),
+    Demo(
+        slug="upstream",
+        topic="HTTP",
+        title="One upstream call",
+        lesson="One call takes the same time either way; async frees the worker while it waits.",
+        views=(http.sync_upstream, http.async_upstream),
+        helpers=((upstream.delay, upstream.adelay),),
+        params=(params.DELAY,),
+        sample={"delay": 50},
+        observe="Both take about `delay` ms. The difference is what the server does meanwhile: the sync "
+        "view holds a thread, the async one gives the event loop to other requests. Read "
+        "views_demo/upstream.py for the clients.",
+    ),
+    Demo(
+        slug="fanout",
+        topic="HTTP",
+        title="Fan-out",
+        lesson="K calls take K·D one after another, but about D at once on the event loop or a thread pool.",
+        views=(http.sync_fanout, http.async_fanout, http.sync_fanout_threaded),
+        helpers=((upstream.fanout, upstream.afanout, upstream.fanout_threaded),),
+        params=(params.N, params.DELAY),
+        sample={"n": 5, "delay": 50},
+        observe="sync_fanout takes n·delay; async_fanout and sync_fanout_threaded take about one delay. "
+        "Compare upstream.fanout, fanout_threaded and afanout in views_demo/upstream.py.",
+    ),
+    # Database: the ORM from sync views, through sync_to_async, and with the async ORM
+    Demo(
+        slug="question",
+        topic="Database",
+        title="Read one question",
+        lesson="An async view reaches the ORM through one sync_to_async around the whole unit, "
+        "or through the async ORM.",
+        views=(database.sync_question, database.async_question, database.async_question_native),
+        helpers=((queries.question_detail, queries.aquestion_detail),),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        observe="All three give the same JSON. Compare question_detail and aquestion_detail in "
+        "views_demo/queries.py, and how views_demo/views/database.py calls them.",
+    ),
+    Demo(
+        slug="questions",
+        topic="Database",
+        title="List the questions",
+        lesson="A queryset is built the same way in both modes; only evaluating it (count or acount, "
+        "for or async for) differs.",
+        views=(database.sync_questions, database.async_questions, database.async_questions_native),
+        helpers=((queries.question_list, queries.aquestion_list),),
+        observe="The same count and list from all three. Read question_list and aquestion_list in "
+        "views_demo/queries.py.",
+    ),
+    Demo(
+        slug="questions_page",
+        topic="Database",
+        title="Paginate the questions",
+        lesson="Paginator has an async twin, AsyncPaginator: its count, pages and page objects are awaited.",
+        views=(database.sync_questions_page, database.async_questions_page),
+        helpers=((queries.question_page, queries.aquestion_page),),
+        params=(params.PAGE,),
+        sample={"page": 2},
+        observe="Both give the same page; a page past the last is 404. Read question_page and "
+        "aquestion_page in views_demo/queries.py.",
+    ),
+    Demo(
+        slug="poll",
+        topic="Database",
+        title="Voting form",
+        lesson="A page rendered after an ORM read: template and CSRF cookie work the same in an async view.",
+        views=(database.sync_poll, database.async_poll),
+        helpers=((queries.question_detail, queries.aquestion_detail),),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        observe="Open either, vote, and get the new count as JSON from sync_vote or async_vote. Read "
+        "templates/views_demo/poll.html and views_demo/views/database.py.",
+        renders="html",
+    ),
+    Demo(
+        slug="vote",
+        topic="Database",
+        title="Vote",
+        lesson="Count with F() in the database, never in Python, and concurrent votes are never lost.",
+        views=(database.sync_vote, database.async_vote, database.async_vote_native),
+        helpers=((queries.vote, queries.avote),),
+        params=(params.QUESTION, params.CHOICE),
+        sample={"question": 1, "choice": 1},
+        observe="POST question and choice with the CSRF token (the voting form does); each answers the new "
+        "count. tests/serving/test_votes.py sends 1,000 at once over HTTP and loses none. Read vote and "
+        "avote in views_demo/queries.py.",
+        method="POST",
+    ),
+    Demo(
+        slug="checked_vote",
+        topic="Database",
+        title="Call the upstream, then vote",
+        lesson="The usual shape of an async view: await the slow call on the event loop, then write in "
+        "one short unit of work.",
+        views=(database.sync_checked_vote, database.async_checked_vote),
+        helpers=((upstream.delay, upstream.adelay), (queries.vote, queries.avote)),
+        params=(params.QUESTION, params.CHOICE, params.DELAY),
+        sample={"question": 1, "choice": 2, "delay": 50},
+        observe="Both take about `delay` ms and count one vote; an upstream fault answers 502 or 504 and "
+        "counts none. Read views_demo/views/database.py.",
+        method="POST",
+    ),
+    # Streaming: responses sent while they are produced
+    Demo(
+        slug="stream",
+        topic="Streaming",
+        title="Relaying a slow stream",
+        lesson="Under ASGI only the async twin streams; a client leaving cancels it and `finally` cleans up.",
+        views=(streaming.sync_stream, streaming.async_stream),
+        helpers=((upstream.drip, upstream.adrip),),
+        params=(params.CHUNKS, params.INTERVAL),
+        sample={"chunks": 3, "interval": 20},
+        observe="Run `curl -N` on each under uvicorn: async_stream prints a chunk every interval, "
+        "sync_stream prints nothing until the end (Django reads a sync iterator whole, in a thread, and "
+        "warns). Press Ctrl-C mid-stream: the async view is cancelled and closes the upstream response at "
+        "once (the server logs it; /upstream/stats shows no open drip), while the sync twin's thread reads "
+        "on to the end. Under WSGI it is the other way round. Read views_demo/views/streaming.py and "
+        "upstream.drip/adrip.",
+    ),
+    Demo(
+        slug="events",
+        topic="Streaming",
+        title="Server-sent events",
+        lesson="An open event stream costs the async twin a suspended coroutine and the sync twin a thread.",
+        views=(streaming.sync_events, streaming.async_events),
+        helpers=((streaming.ticks, streaming.aticks),),
+        params=(params.EVENTS, params.INTERVAL),
+        sample={"events": 3, "interval": 20},
+        observe="Open async_events in a browser or with `curl -N`: one `tick` event arrives every interval. "
+        "Under ASGI sync_events sends them all at once at the end; under WSGI it streams but holds a "
+        "worker thread per listener. Read views_demo/views/streaming.py.",
+    ),
+    # Class-based views
+    Demo(
+        slug="class-view",
+        topic="Class-based views",
+        title="A View class",
+        lesson="A class is async when all its handlers are `async def`; mixing the two modes is an error.",
+        views=(classes.SyncUpstreamView.as_view(), classes.AsyncUpstreamView.as_view()),
+        helpers=((upstream.delay, upstream.adelay),),
+        params=(params.DELAY,),
+        sample={"delay": 50},
+        observe="Both answer like the upstream pair. Send OPTIONS or POST: Django's own options() and 405 "
+        "follow the class's mode. The query is read in setup(), shared by a mixin. Read "
+        "views_demo/views/classes.py.",
+    ),
+    Demo(
+        slug="generic-view",
+        topic="Class-based views",
+        title="A generic TemplateView",
+        lesson="A generic view turns async by overriding its handler with `async def`; the rest stays sync.",
+        views=(classes.SyncFanoutPage.as_view(), classes.AsyncFanoutPage.as_view()),
+        helpers=((upstream.fanout, upstream.afanout),),
+        params=(params.N, params.DELAY),
+        sample={"n": 3, "delay": 50},
+        observe="Both render the same page; the footer shows the time: about n·delay for the sync class, "
+        "one delay for the async one. Read views_demo/views/classes.py.",
+    ),
+    # Auth
+    Demo(
+        slug="whoami",
+        topic="Auth",
+        title="Who is asking",
+        lesson="An async view reads the user with `await request.auser()`, never the lazy request.user.",
+        views=(auth.sync_whoami, auth.async_whoami),
+        observe="Anonymous, both say so; log in at /accounts/login/ and both name you. Read "
+        "views_demo/views/auth.py.",
+    ),
+    Demo(
+        slug="profile",
+        topic="Auth",
+        title="Login required",
+        lesson="login_required works on async views too: it awaits request.auser() before the view runs.",
+        views=(auth.sync_profile, auth.async_profile),
+        login=True,
+        observe="Anonymous, both redirect to /accounts/login/?next=...; logged in, both answer with your "
+        "username. Create a user with `python manage.py createsuperuser`. Read views_demo/views/auth.py.",
+    ),
+    # Cache
+    Demo(
+        slug="cache",
+        topic="Cache",
+        title="Memoising a slow answer",
+        lesson="cache.aget/aset memoise like get/set; the twins share the cache and its keys.",
+        views=(cache.sync_cached, cache.async_cached),
+        helpers=((cache.cached_delay, cache.acached_delay),),
+        params=(params.DELAY,),
+        sample={"delay": 50},
+        reset="lab:forget_cached",
+        observe="Call one twin twice: the first takes about `delay` ms (X-Cache: miss), the second answers "
+        "at once (X-Cache: hit, Server-Timing: 0 calls); then the other twin hits too. So that neither twin "
+        "rides on the other's hits, Run both forgets the answer before every batch: both start cold and take "
+        "about `delay`. Read views_demo/views/cache.py and CACHES in asyncdemo/settings.py.",
+    ),
+    # Background work: the Tasks framework
+    Demo(
+        slug="tasks",
+        topic="Background work",
+        title="Enqueue a task",
+        lesson="Hand slow work to a task queue: the view answers at once, a worker process runs the work "
+        "and keeps its result or its error.",
+        views=(background.sync_enqueue, background.async_enqueue),
+        helpers=((tasks.fetch_upstream.func, tasks.afetch_upstream),),
+        params=(params.TASK_DELAY, params.FAIL),
+        sample={"delay": 20},
+        observe="The view answers in milliseconds with status READY and a status_url. Open it: READY until "
+        "the worker (python manage.py db_worker; make run starts one) claims the task, then SUCCESSFUL with "
+        "the upstream's answer, or FAILED with the error when fail=1. Read views_demo/tasks.py and "
+        "views_demo/views/background.py.",
+    ),
+    # Pitfalls: the wrong way first, then the right one
+    Demo(
+        slug="blocking",
+        topic="Pitfalls",
+        title="Blocking the event loop",
+        lesson="One blocking call in an async view freezes every request the server is handling.",
+        views=(pitfalls.async_sleep_badly, pitfalls.async_sleep),
+        params=(params.BLOCK,),
+        sample={"delay": 50},
+        pitfall=True,
+        observe="Open /demo/async_sleep_badly/?delay=2000 and, in another tab, /lab/loop-lag/: the second "
+        "waits for the first, then reports about 2000 ms of lag. With async_sleep it answers at once. "
+        "Read views_demo/views/pitfalls.py.",
+    ),
+    Demo(
+        slug="client-per-request",
+        topic="Pitfalls",
+        title="A new AsyncClient per request",
+        lesson="Building an httpx client costs milliseconds of CPU and a new connection; share one per loop.",
+        views=(pitfalls.async_client_per_request_badly, http.async_upstream),
+        helpers=((upstream.adelay_with_new_client_badly, upstream.adelay),),
+        params=(params.DELAY,),
+        sample={"delay": 0},
+        pitfall=True,
+        observe="Both answer the same, but the bad one spends about 20 ms more CPU per request building an "
+        "SSL context, a pool and a connection, which caps throughput under load. Compare "
+        "upstream.adelay_with_new_client_badly with adelay and aget_client in views_demo/upstream.py.",
+    ),
+    Demo(
+        slug="lost-task",
+        topic="Pitfalls",
+        title="Fire-and-forget create_task",
+        lesson="A task nobody keeps loses its errors (and, under WSGI, its work); enqueue the work instead.",
+        views=(pitfalls.async_task_badly, background.async_enqueue),
+        helpers=((tasks.afetch_upstream, tasks.fetch_upstream.func),),
+        params=(params.TASK_DELAY, params.FAIL),
+        sample={"delay": 20, "fail": 1},
+        pitfall=True,
+        unhandled=True,
+        observe="With fail=1 both answer 200 at once. The bad one's error shows only as \"Task exception was "
+        "never retrieved\" in the server's console (after a run this page asks the server's event "
+        "loop for it); the right one's status_url says FAILED and why. "
+        "Read async_task_badly in views_demo/views/pitfalls.py and views_demo/tasks.py.",
+    ),
+    Demo(
+        slug="question_badly",
+        topic="Pitfalls",
+        title="Sync ORM in an async view",
+        lesson="Calling the sync ORM from a coroutine fails with SynchronousOnlyOperation: bridge it.",
+        views=(database.async_question_badly, database.async_question),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        pitfall=True,
+        observe="async_question_badly answers 501 naming SynchronousOnlyOperation; async_question answers "
+        "the question. Read the comment in async_question_badly, views_demo/views/database.py.",
+    ),
+]
+
+BY_SLUG: dict[str, Demo] = {demo.slug: demo for demo in DEMOS}

@@ -1,0 +1,79 @@
+"""Server-Timing: one middleware, both modes, no thread hop; upstream wait counted once per overlap."""
+
+import re
+
+import pytest
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpResponse
+from django.urls import reverse
+
+from lab.middleware import ServerTimingMiddleware
+
+HEADER = re.compile(
+    r'app;dur=(?P<app>\d+\.\d), upstream;dur=(?P<upstream>\d+\.\d);desc="(?P<calls>\d+) calls?"'
+)
+
+
+def timing(response) -> dict[str, float]:
+    match = HEADER.fullmatch(response["Server-Timing"])
+    assert match, response["Server-Timing"]
+    return {name: float(value) for name, value in match.groupdict().items()}
+
+
+def test_sync_view_under_the_sync_client(client):
+    """A sync view's header has the app time and at least the upstream delay, for one call."""
+    found = timing(client.get(reverse("views_demo:sync_upstream"), {"delay": 100}))
+    assert found["calls"] == 1
+    assert found["upstream"] >= 100
+    assert found["app"] >= found["upstream"]
+
+
+@pytest.mark.asyncio
+async def test_async_view_under_the_async_client(async_client):
+    """An async view served by the ASGI handler gets the same header."""
+    found = timing(await async_client.get(reverse("views_demo:async_upstream"), {"delay": 100}))
+    assert found["calls"] == 1
+    assert found["upstream"] >= 100
+    assert found["app"] >= found["upstream"]
+
+
+@pytest.mark.asyncio
+async def test_sync_view_under_the_async_client(async_client):
+    """A sync view under ASGI runs in a thread; the context variable follows it there."""
+    found = timing(await async_client.get(reverse("views_demo:sync_upstream"), {"delay": 100}))
+    assert found["calls"] == 1
+    assert found["upstream"] >= 100
+
+
+@pytest.mark.parametrize("name", ["async_fanout", "sync_fanout_threaded"])
+def test_overlapping_calls_count_once(client, name):
+    """Five concurrent 200 ms calls are five calls but about 200 ms of waiting, not 1000."""
+    found = timing(client.get(reverse(f"views_demo:{name}"), {"n": 5, "delay": 200}))
+    assert found["calls"] == 5
+    assert 200 <= found["upstream"] < 1000
+
+
+def test_sequential_calls_add_up(client):
+    """Five calls one after another wait at least five delays."""
+    found = timing(client.get(reverse("views_demo:sync_fanout"), {"n": 5, "delay": 50}))
+    assert found["calls"] == 5
+    assert found["upstream"] >= 250
+
+
+def test_view_without_upstream_calls(client):
+    """A view that calls nothing reports no upstream wait."""
+    found = timing(client.get(reverse("views_demo:async_hello")))
+    assert (found["calls"], found["upstream"]) == (0, 0)
+
+
+def test_takes_the_mode_of_what_it_wraps():
+    """Wrapping an async handler makes the middleware a coroutine function, so Django needs no adapter."""
+
+    def sync_handler(request):
+        return HttpResponse()
+
+    async def async_handler(request):
+        return HttpResponse()
+
+    assert not iscoroutinefunction(ServerTimingMiddleware(sync_handler))
+    assert iscoroutinefunction(ServerTimingMiddleware(async_handler))

@@ -1,0 +1,237 @@
+"""
+Every page of the lab in a real browser: accessible to axe-core, readable at 1366 and 390 px.
+
+axe-core comes from the npm registry (`.ci/run` installs it into .cache/axe); Debian's
+chromium runs it, driven by Playwright as in test_browser.py. Without either the browser
+tests are skipped with a reason, except under CI (the CI variable is set), where they fail.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from lab.registry import DEMOS
+from tests import servers
+from tests.lab.conftest import missing
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = Path(os.environ.get("AXE_CORE", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
+WIDE = {"width": 1366, "height": 900}
+NARROW = {"width": 390, "height": 844}
+# What a reader cannot get past; axe's "moderate" and "minor" findings are advice.
+BLOCKING = {"serious", "critical"}
+
+PAGES = {
+    "index": "/",
+    **{f"pair-{demo.slug}": f"/pairs/{demo.slug}/" for demo in DEMOS},
+    "naive-choices": "/lab/naive-choices/",
+    "async-under-wsgi": "/lab/async-under-wsgi/",
+    "concepts": "/lab/concepts/",
+    "async-poll": "/demo/async_poll/?question=1",
+    "sync-poll": "/demo/sync_poll/?question=1",
+}
+
+
+@pytest.fixture(scope="module")
+def axe_source():
+    if not AXE.exists():
+        missing(f"no axe-core at {AXE} (.ci/run installs it: npm install --prefix .cache/axe axe-core@4)")
+    return AXE.read_text()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with servers.uvicorn_server(tmp_path_factory.mktemp("pages")) as (url, _):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def wide(browser):
+    context = browser.new_context(viewport=WIDE)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def narrow(browser):
+    context = browser.new_context(viewport=NARROW, device_scale_factor=2, is_mobile=True, has_touch=True)
+    yield context
+    context.close()
+
+
+def open_page(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_load_state("load")
+    return page
+
+
+def blocking_violations(page, axe_source: str) -> list[str]:
+    """Run axe-core on the page; return its serious and critical violations, one line each."""
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {resultTypes: ["violations"]});
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ")),
+            }));
+        }"""
+    )
+    return [
+        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_has_no_serious_accessibility_violation(wide, server, axe_source, name):
+    """axe-core finds no serious or critical violation on the page."""
+    page = open_page(wide, server + PAGES[name])
+    try:
+        assert blocking_violations(page, axe_source) == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("demo", DEMOS, ids=lambda demo: demo.slug)
+def test_no_code_is_cut_off_at_1366_px(wide, server, demo):
+    """At 1366 px every line of code fits its column, in a font of at least 14 px.
+
+    A long line wraps inside its <pre> rather than running past the edge; a <pre> that
+    still scrolls must be reachable with the keyboard and named for screen readers.
+    """
+    page = open_page(wide, server + reverse("lab:pair", args=[demo.slug]))
+    try:
+        blocks = page.eval_on_selector_all(
+            "pre.highlight",
+            """pres => pres.map(pre => ({
+                label: pre.getAttribute("aria-label"),
+                focusable: pre.tabIndex >= 0,
+                font: parseFloat(getComputedStyle(pre.querySelector("code")).fontSize),
+                width: pre.clientWidth,
+                scrolls: pre.scrollWidth > pre.clientWidth + 1,
+                cut: [...pre.querySelectorAll(".line")]
+                    .filter(line => line.scrollWidth > pre.clientWidth + 1)
+                    .map(line => line.dataset.n),
+            }))""",
+        )
+        assert len(blocks) >= len(demo.views)
+        for block in blocks:
+            assert block["label"] and block["focusable"], block
+            assert block["font"] >= 14, block
+            assert block["cut"] == [] and not block["scrolls"], block
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_does_not_scroll_sideways_at_390_px(narrow, server, name):
+    """At 390 px the page itself never scrolls sideways: wide tables scroll in their own box."""
+    page = open_page(narrow, server + PAGES[name])
+    try:
+        width = page.evaluate("document.scrollingElement.scrollWidth")
+        assert width <= NARROW["width"] + 1
+        wrappers = page.eval_on_selector_all(
+            "table",
+            """tables => tables.filter(t => t.offsetParent !== null).map(t => {
+                const box = t.closest(".table-scroll, .results");
+                return box && {focusable: box.tabIndex >= 0, label: box.getAttribute("aria-label")
+                               || box.getAttribute("aria-labelledby"),
+                               scrolls: box.scrollWidth > box.clientWidth};
+            })""",
+        )
+        for wrapper in wrappers:
+            assert wrapper is not None
+            if wrapper["scrolls"]:
+                assert wrapper["focusable"] and wrapper["label"], wrapper
+    finally:
+        page.close()
+
+
+def test_naive_choices_table_keeps_its_first_column_in_view(narrow, server):
+    """The naive-choices table scrolls inside a focusable region, its first column sticky."""
+    page = open_page(narrow, server + reverse("lab:naive_choices"))
+    try:
+        region = page.locator(".table-scroll")
+        assert region.get_attribute("tabindex") == "0"
+        assert region.get_attribute("role") == "region"
+        positions = page.eval_on_selector_all(
+            "tr > :first-child", "cells => [...new Set(cells.map(cell => getComputedStyle(cell).position))]"
+        )
+        assert positions == ["sticky"]
+    finally:
+        page.close()
+
+
+def test_voting_from_the_poll_page_shows_the_new_count(wide, server):
+    """Voting on the poll page shows the new count on the page, which keeps its way back."""
+    page = open_page(wide, server + "/demo/async_poll/?question=1")
+    try:
+        assert page.locator("main").count() == 1
+        assert page.locator(f'a[href="{reverse("lab:index")}"]').count() >= 1
+        page.check('input[name="choice"] >> nth=0')
+        page.click("form button[type=submit]")
+        status = page.locator("[aria-live]")
+        page.wait_for_function(
+            "() => /\\d+ votes?/.test(document.querySelector('[aria-live]').textContent)", timeout=10_000
+        )
+        assert "vote" in status.inner_text()
+        assert page.url.endswith("/demo/async_poll/?question=1")
+    finally:
+        page.close()
+
+
+# The reading path, checked in the HTML itself (no browser needed)
+
+
+def test_index_starts_with_the_concepts_then_the_first_pair(client):
+    """The "Start here" box links the concepts page, then pair 1; the cards are numbered in order."""
+    page = client.get(reverse("lab:index")).text
+    start = page[page.index('class="start-here"') :]
+    concepts = start.index(f'href="{reverse("lab:concepts")}"')
+    first = start.index(f'href="{reverse("lab:pair", args=[DEMOS[0].slug])}"')
+    assert concepts < first
+    numbered = re.findall(r'<span class="number">(\d+)\.</span> ([^<]+)</a>', page)
+    assert numbered == [(str(number), demo.title) for number, demo in enumerate(DEMOS, 1)]
+
+
+def test_pair_pages_name_previous_and_next_with_their_numbers(client):
+    """A pair page's pager reads "Previous: 1. Hello" and "Next: 3. Fan-out", in the order of DEMOS."""
+    page = client.get(reverse("lab:pair", args=[DEMOS[1].slug])).text
+    assert f"Previous: 1. {DEMOS[0].title}" in page
+    assert f"Next: 3. {DEMOS[2].title}" in page
+    last = client.get(reverse("lab:pair", args=[DEMOS[-1].slug])).text
+    assert f"Previous: {len(DEMOS) - 1}. {DEMOS[-2].title}" in last
+    assert "Next:" not in last
+
+
+@pytest.mark.parametrize(("profile", "shown"), [("stock", "Django as it ships"), ("tuned", "tuned")])
+def test_the_header_links_the_concepts_and_names_the_profile(client, settings, profile, shown):
+    """Every page's header links the concepts page and says which profile served it."""
+    settings.ASYNCDEMO_PROFILE = profile
+    for url in [reverse("lab:index"), reverse("lab:concepts"), reverse("lab:pair", args=["fanout"])]:
+        header = re.search(r'<header class="site">(.*?)</header>', client.get(url).text, re.DOTALL).group(1)
+        assert f'href="{reverse("lab:concepts")}"' in header
+        assert f'<span class="profile profile-{profile}">{shown}</span>' in header
+
+
+def test_the_concepts_page_cites_the_benchmark_run(client):
+    """The concepts page gives the run's date and says where async loses."""
+    page = client.get(reverse("lab:concepts")).text
+    assert "2026-12-01 12:47 UTC" in page
+    assert "async loses" in page
+    assert "<svg" in page
+
+
+@pytest.mark.parametrize("name", ["sync_poll", "async_poll"])
+def test_the_poll_page_has_one_main_and_a_way_back(client, seeded, name):
+    """The voting form sits in the project's chrome: one <main>, a link to the lab, a live status."""
+    page = client.get(reverse(f"views_demo:{name}"), {"question": 1}).text
+    assert page.count("<main") == 1
+    assert f'href="{reverse("lab:index")}"' in page
+    assert 'aria-live="polite"' in page

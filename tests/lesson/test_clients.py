@@ -1,0 +1,88 @@
+"""The upstream clients: shared, one per event loop, closed by the ASGI lifespan."""
+
+import asyncio
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from asyncdemo.asgi import application
+from tests.servers import open_sockets
+from views_demo import clients
+
+
+class Lifespan:
+    """Drive an ASGI app's lifespan from a test."""
+
+    def __init__(self, app):
+        self.app = app
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.outbox: asyncio.Queue = asyncio.Queue()
+
+    async def __aenter__(self):
+        self.task = asyncio.create_task(self.app({"type": "lifespan"}, self.inbox.get, self.outbox.put))
+        await self.inbox.put({"type": "lifespan.startup"})
+        assert (await self.outbox.get())["type"] == "lifespan.startup.complete"
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        assert (await self.outbox.get())["type"] == "lifespan.shutdown.complete"
+        await self.task
+
+
+@pytest.mark.asyncio
+async def test_lifespan_client_serves_every_request_and_is_closed_at_shutdown(monkeypatch):
+    """Startup opens one AsyncClient, every request on the loop uses it, shutdown closes it."""
+    browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://127.0.0.1")
+    created = []
+
+    class CountedAsyncClient(httpx.AsyncClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(httpx, "AsyncClient", CountedAsyncClient)
+
+    async with browser, Lifespan(application):
+        for _ in range(3):
+            response = await browser.get(reverse("views_demo:async_upstream"), params={"delay": 0})
+            assert response.status_code == 200
+        answer = await browser.get(reverse("views_demo:async_fanout"), params={"n": 5, "delay": 0})
+        assert answer.status_code == 200
+        assert len(created) == 1
+        assert not created[0].is_closed
+
+    assert created[0].is_closed
+
+
+@pytest.mark.asyncio
+async def test_each_event_loop_gets_its_own_client():
+    """aget_client() returns the same client within a loop and another one in another loop."""
+    here = clients.aget_client()
+    assert clients.aget_client() is here
+
+    async def client_of_new_loop():
+        return clients.aget_client()
+
+    elsewhere = await asyncio.to_thread(asyncio.run, client_of_new_loop())
+    assert elsewhere is not here
+    await clients.aclose_client()
+
+
+def test_async_views_without_a_lifespan_leave_no_connection_open(client):
+    """Under WSGI each async view runs in a loop of its own; its client leaves nothing open."""
+    before = open_sockets()
+    for _ in range(3):
+        response = client.get(reverse("views_demo:async_fanout"), {"n": 3, "delay": 0})
+        assert response.status_code == 200
+    assert open_sockets() == before
+
+
+def test_sync_twins_share_one_client():
+    """get_client() returns one client until it is closed."""
+    first = clients.get_client()
+    assert clients.get_client() is first
+    clients.close_client()
+    assert first.is_closed
+    assert clients.get_client() is not first

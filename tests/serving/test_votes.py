@@ -1,0 +1,90 @@
+"""
+1,000 votes sent at once over real HTTP to a real uvicorn: every one is counted, none fails.
+
+It prints its figures. Run it alone on SQLite, then on PostgreSQL (see the README):
+
+    .venv/bin/python -m pytest -q tests/serving/test_votes.py
+    DATABASE_URL=postgres://... .venv/bin/python -m pytest -q tests/serving/test_votes.py
+"""
+
+import asyncio
+import collections
+import os
+import time
+
+import httpx
+from django.urls import reverse
+
+from lab.registry import BY_SLUG
+from tests import servers
+
+VOTES = 1000
+# Requests in flight at once: enough to make the writes collide, few enough for a 2-core machine.
+AT_ONCE = 100
+VOTE_VIEWS = BY_SLUG["vote"].view_names  # sync_vote, async_vote, async_vote_native
+
+
+def vote_counts(url: str) -> dict[int, int]:
+    """Return the votes of each choice of question 1, as the server reads them."""
+    response = httpx.get(url + reverse("views_demo:sync_question"), params={"question": 1}, timeout=10)
+    response.raise_for_status()
+    return {choice["id"]: choice["votes"] for choice in response.json()["result"]["choices"]}
+
+
+def browser(url: str, token: str) -> httpx.AsyncClient:
+    """A client that sends the CSRF cookie and token with every request, AT_ONCE connections."""
+    return httpx.AsyncClient(
+        base_url=url,
+        cookies={"csrftoken": token},
+        headers={"X-CSRFToken": token},
+        timeout=60,
+        # uvicorn closes a connection after 5 s idle, and httpx by default keeps one idle for
+        # 5 s too: it may then send on a connection the server is closing (a ReadError that no
+        # server error caused). Letting the client drop idle connections first avoids the race.
+        limits=httpx.Limits(max_connections=AT_ONCE, keepalive_expiry=1),
+    )
+
+
+async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
+    """POST every (view, choice) of `plan`, AT_ONCE at a time; return each status or transport error."""
+    in_flight = asyncio.Semaphore(AT_ONCE)
+    client = browser(url, token)
+
+    async def vote(view: str, choice: int) -> int | str:
+        async with in_flight:
+            try:
+                response = await client.post(
+                    reverse(f"views_demo:{view}"), data={"question": 1, "choice": choice}
+                )
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+            return response.status_code
+
+    async with client:
+        return await asyncio.gather(*(vote(view, choice) for view, choice in plan))
+
+
+def test_concurrent_votes_are_all_counted(tmp_path, capsys):
+    """1,000 votes at once through the sync and async vote views add exactly 1,000, with no error."""
+    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
+    with servers.uvicorn_server(tmp_path) as (url, _):
+        token = servers.csrf_token(url)
+        before = vote_counts(url)
+        choices = sorted(before)
+        plan = [(VOTE_VIEWS[i % len(VOTE_VIEWS)], choices[i % len(choices)]) for i in range(VOTES)]
+        started = time.perf_counter()
+        statuses = asyncio.run(send_votes(url, token, plan))
+        elapsed = time.perf_counter() - started
+        after = vote_counts(url)
+
+    errors = collections.Counter(status for status in statuses if status != 200)
+    added = {choice: after[choice] - before[choice] for choice in choices}
+    with capsys.disabled():
+        print(
+            f"\n{VOTES} votes, {AT_ONCE} at a time, to {', '.join(VOTE_VIEWS)} on uvicorn + {database}: "
+            f"{sum(added.values())} counted, {sum(errors.values())} error responses {dict(errors)}, "
+            f"{elapsed:.1f} s ({VOTES / elapsed:.0f} votes/s)"
+        )
+    assert errors == {}
+    assert added == dict(collections.Counter(choice for _, choice in plan))
+    assert sum(added.values()) == VOTES
