@@ -3,7 +3,7 @@ The servers under test, and the command line of each: change how a contestant is
 
 Every contestant runs the same number of server processes (PROCESSES), with DEBUG off and
 access logs off, and reaches the same slow upstream (a separate process) through
-views_demo/clients.py, so the only differences are the server, the views and the switches.
+views_demo/upstream.py, so the only differences are the server, the views and the switches.
 """
 
 import sys
@@ -75,6 +75,55 @@ def uvicorn_cli_django(port: int) -> list[str]:
 
 def uvicorn_reference(port: int) -> list[str]:
     return uvicorn("bench.reference_app:app", port)
+
+
+# Other servers (docs/servers.md): each with PROCESSES processes, access logs off, the same
+# backlog, and uvloop where the server can use it (uvicorn's "auto" picks it too).
+ASGI_APP = "asyncdemo.asgi:application"
+WSGI_APP = "asyncdemo.wsgi:application"
+
+
+def daphne(port: int) -> list[str]:
+    """PROCESSES daphne processes accepting on one listening socket (daphne has no --workers).
+
+    `python -m bench.contestants daphne` binds the socket, as gunicorn's arbiter does, and
+    starts each daphne with `--fd`: they share one accept queue, like every other contestant's
+    workers. See daphne_workers() below.
+    """
+    return [sys.executable, "-m", "bench.contestants", "daphne", "--port", str(port)]
+
+
+def hypercorn(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "hypercorn", ASGI_APP,
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(PROCESSES),
+        "--worker-class", "uvloop",
+        "--backlog", str(BACKLOG),
+        "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def granian(port: int, interface: str, *extra: str) -> list[str]:
+    app = WSGI_APP if interface == "wsgi" else ASGI_APP
+    return [
+        sys.executable, "-m", "granian", app,
+        "--interface", interface,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(PROCESSES),
+        "--backlog", str(BACKLOG),
+        "--no-access-log", "--log-level", "warning",
+        *extra,
+    ]  # fmt: skip
+
+
+def granian_asgi(port: int) -> list[str]:
+    return granian(port, "asgi", "--loop", "uvloop")
+
+
+def granian_wsgi(port: int) -> list[str]:
+    # As many threads running views as gunicorn gthread: PROCESSES x THREADS.
+    return granian(port, "wsgi", "--blocking-threads", str(THREADS))
 
 
 # What each kind of view is called on each server, by scenario. `{ms}` and `{k}` are filled in.
@@ -241,6 +290,43 @@ CONTESTANTS: list[Contestant] = [
         "and each response waits about 40 ms for the client's delayed ACK",
         env=TUNED,
     ),
+    # The other servers (docs/servers.md), on the stock profile like uvicorn-async-stock, so
+    # the server is the only difference from it (and granian-wsgi's from gunicorn-gthread).
+    Contestant(
+        name="hypercorn-async",
+        label="hypercorn --worker-class uvloop, async views, stock profile (ASGI)",
+        command=hypercorn,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread "
+        "and every request starts a thread of its own; hypercorn's own HTTP code is pure Python (h11)",
+    ),
+    Contestant(
+        name="daphne-async",
+        label=f"daphne, {PROCESSES} processes on one socket, async views, stock profile (ASGI, no lifespan)",
+        command=daphne,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread, and "
+        "with no lifespan each upstream call opens a new connection (the client keeps none idle)",
+    ),
+    Contestant(
+        name="granian-async",
+        label="granian --interface asgi, async views, stock profile",
+        command=granian_asgi,
+        paths=ASYNC_PATHS,
+        slots=None,
+        why="a waiting async view holds no worker, but every middleware hook hops to a thread "
+        "and every request starts a thread of its own; granian's HTTP code is Rust",
+    ),
+    Contestant(
+        name="granian-wsgi",
+        label=f"granian --interface wsgi {PROCESSES}x{THREADS} blocking threads, sync views, stock profile",
+        command=granian_wsgi,
+        paths=SYNC_PATHS,
+        slots=PROCESSES * THREADS,
+        why=f"each of the {PROCESSES}x{THREADS} blocking threads serves one request at a time",
+    ),
     Contestant(
         name="reference",
         label="reference: Starlette, same httpx client (no Django)",
@@ -253,3 +339,74 @@ CONTESTANTS: list[Contestant] = [
 ]
 
 BY_NAME = {contestant.name: contestant for contestant in CONTESTANTS}
+
+# The server comparison (docs/servers.md, the report's "Which server" table): the other servers,
+# and the ones they are compared with, WSGI first. Ratios there are to uvicorn-async-stock.
+OTHER_SERVERS = ["hypercorn-async", "daphne-async", "granian-async", "granian-wsgi"]
+WHICH_SERVER = ["gunicorn-gthread", "granian-wsgi", "uvicorn-async-stock", *OTHER_SERVERS[:3]]
+WHICH_SERVER_BASE = "uvicorn-async-stock"
+# What each sends the app (asyncdemo/lifespan.py): without lifespan.startup the async views'
+# upstream client keeps no idle connections. WSGI has no lifespan; gunicorn's and granian's
+# WSGI processes open the sync client on first use and never close it.
+LIFESPAN = {
+    "gunicorn-gthread": "none (WSGI)",
+    "granian-wsgi": "none (WSGI)",
+    "uvicorn-async-stock": "startup + shutdown",
+    "hypercorn-async": "startup + shutdown",
+    "granian-async": "startup + shutdown",
+    "daphne-async": "**none**",
+}
+
+
+def daphne_workers(argv: list[str] | None = None) -> int:
+    """Bind one listening socket, run `workers` daphne processes on it, stop them on SIGTERM/SIGINT.
+
+    Returns 0 when every daphne exited 0, else the first other exit code (or 1).
+    """
+    import argparse
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    parser = argparse.ArgumentParser(prog="python -m bench.contestants daphne", description=daphne.__doc__)
+    parser.add_argument("server", choices=["daphne"])
+    parser.add_argument("app", nargs="?", default=ASGI_APP)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=PROCESSES)
+    args = parser.parse_args(argv)
+
+    listener = socket.create_server((args.host, args.port), backlog=BACKLOG)
+    fd = listener.fileno()
+    command = [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", "0", args.app]
+    children = [subprocess.Popen(command, pass_fds=(fd,)) for _ in range(args.workers)]
+    listener.close()  # the daphnes hold it now
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    codes = []
+    while len(codes) < len(children):
+        pid, status = os.wait()
+        code = os.waitstatus_to_exitcode(status)
+        for child in children:
+            if child.pid == pid:
+                child.returncode = code
+        codes.append(code)
+        if not stopping:
+            # One daphne died on its own: stop the other too, and say so with its code.
+            print(f"daphne {pid} exited with {code}; stopping the others", file=sys.stderr, flush=True)
+            stop(signal.SIGTERM, None)
+    return next((code or 1 for code in codes if code != 0), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(daphne_workers())

@@ -10,7 +10,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.contestants import VARIANTS
+from bench.contestants import LIFESPAN, OTHER_SERVERS, VARIANTS, WHICH_SERVER, WHICH_SERVER_BASE
 
 # Targets the async path is held to (ratios from the same run); see the README's benchmark section.
 P1_FANOUT_P50 = 1.15  # async fan-out p50 <= 1.15 D
@@ -266,6 +266,48 @@ def headline(results: dict) -> list[str]:
     return lines
 
 
+def which_server(results: dict) -> list[str]:
+    """The server comparison: req/s (and its ratio to uvicorn's), p99 and errors, cell by cell.
+
+    Empty unless one of the other servers was measured. Every figure comes from the same run;
+    the ratios divide by uvicorn-async-stock's req/s in the same cell.
+    """
+    measured = {c["contestant"] for c in results["cells"] if c["status"] == "ok"}
+    if not measured & set(OTHER_SERVERS):
+        return []
+    names = [name for name in WHICH_SERVER if name in measured]
+    # The load points the other servers were measured at (the full run has more for uvicorn's).
+    upstream = [c for c in ok_cells(results, "upstream") if c["contestant"] in OTHER_SERVERS]
+    points = sorted({(c["concurrency"], c["delay_ms"]) for c in upstream}, key=lambda p: (p[1], p[0]))
+    columns = [
+        ("hello", {}),
+        *(("upstream", {"concurrency": c, "delay_ms": d}) for c, d in points),
+        ("seed", {}),
+    ]
+    headers = ["hello: req/s (x uvicorn)", "CPU/req"]
+    for concurrency, delay in points:
+        headers += [f"C={concurrency}, D={ms(delay)}: req/s (x uvicorn)", "p99"]
+    headers += ["seed: req/s (x uvicorn)", "p99", "errors"]
+    lines = [
+        "| server | lifespan | " + " | ".join(headers) + " |",
+        "|---|---|" + "---:|" * len(headers),
+    ]
+    for name in names:
+        row, errors = [name, LIFESPAN.get(name, "?")], 0
+        for scenario, where in columns:
+            cell = find(results, scenario, name, **where)
+            base = find(results, scenario, WHICH_SERVER_BASE, **where)
+            if cell is None:
+                row += ["-", "-"]
+                continue
+            ratio = f" ({times(cell['throughput'], base['throughput'])})" if base else ""
+            second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
+            row += [f"{rate(cell['throughput'])}{ratio}", second]
+            errors += sum(cell["errors"].values())
+        lines.append("| " + " | ".join([*row, str(errors)]) + " |")
+    return lines
+
+
 def times(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else f"{a:g} vs 0"
 
@@ -410,6 +452,20 @@ def markdown(results: dict) -> str:
         *headline(results),
         "",
     ]
+    server_lines = which_server(results)
+    if server_lines:
+        out += [
+            "## Which server",
+            "",
+            "The same Django project under each server, 2 processes each, side by side in this run: async "
+            "views on the stock profile under the ASGI servers, sync views under the WSGI ones. In "
+            "brackets, req/s divided by uvicorn's (uvicorn-async-stock) in the same cell. Lifespan: "
+            "what the server sends the app; without it the async views' upstream client keeps no idle "
+            "connections (docs/servers.md).",
+            "",
+            *server_lines,
+            "",
+        ]
     target_lines = targets(results)
     if target_lines:
         out += [
@@ -528,7 +584,9 @@ def plot(results: dict, out: Path) -> list[str]:
     written = []
     # One colour per contestant in every panel, so a line means the same server everywhere.
     names = [name for name in results["contestants"] if any(c["contestant"] == name for c in cells)]
-    colours = dict(zip(names, plt.get_cmap("tab10").colors, strict=False))
+    # tab20: the full run plots more than ten servers (docs/servers.md's beside the others).
+    palette = plt.get_cmap("tab20").colors
+    colours = {name: palette[i % len(palette)] for i, name in enumerate(names)}
     for metric, ylabel, filename in (
         ("throughput", "requests/s answered", "upstream-throughput.png"),
         ("p99", "p99 latency (s)", "upstream-p99.png"),
@@ -568,7 +626,7 @@ def plot(results: dict, out: Path) -> list[str]:
         written.append(filename)
     hello = ok_cells(results, "hello")
     if hello:
-        fig, ax = plt.subplots(figsize=(8, 3.5))
+        fig, ax = plt.subplots(figsize=(8, max(3.5, 1 + 0.3 * len(hello))))
         hello = sorted(hello, key=lambda c: c["cpu_ms_per_request"] or 0)
         ax.barh([c["contestant"] for c in hello], [c["cpu_ms_per_request"] or 0 for c in hello])
         ax.set_xlabel("server CPU per request (ms)")

@@ -1,8 +1,9 @@
 """
 Run the benchmark: start the slow upstream and every contestant, load each with wrk, stop them all.
 
-    python -m bench.run            # the full run (make bench): about 17 minutes on 2 cores
-    python -m bench.run --quick    # the smoke test (make bench-quick): under 2 minutes
+    python -m bench.run            # the full run (make bench): about 20 minutes on 2 cores
+    python -m bench.run --quick    # the smoke test (make bench-quick): under 3 minutes
+    python -m bench.run --servers  # only the server comparison (docs/servers.md): about 6 minutes
 
 Writes results.json (every figure and the machine), report.md and the plots to --out
 (default bench/results/<UTC time>/). The quick run then checks that every server answered
@@ -38,7 +39,15 @@ from importlib import metadata
 from pathlib import Path
 
 from bench import procstat
-from bench.contestants import BY_NAME, CONTESTANTS, PROCESSES, VARIANTS, Contestant
+from bench.contestants import (
+    BY_NAME,
+    CONTESTANTS,
+    OTHER_SERVERS,
+    PROCESSES,
+    VARIANTS,
+    WHICH_SERVER,
+    Contestant,
+)
 from bench.hold import raise_open_files_limit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +113,10 @@ HELLO = [
     "reference",
 ]
 SEED = [*SYNC_SERVERS, *ASYNC_SERVERS]
+# The other servers (OTHER_SERVERS, docs/servers.md) are measured beside uvicorn and gunicorn
+# on the stock profile in the hello, seed and two upstream cells: C=100 at D=100 ms, C=1000 at
+# D=1 s; --servers runs only those cells, for WHICH_SERVER.
+SERVER_POINTS = ((100, 100), (1000, 1000))
 
 
 def interleave(points: list[list[Cell]]) -> list[Cell]:
@@ -153,11 +166,13 @@ def middleware_round(concurrency: int, round: int) -> list[Cell]:
 
 
 def full_plan() -> Plan:
-    points = [[Cell("hello", name, 50) for name in HELLO]]
+    points = [[Cell("hello", name, 50) for name in [*HELLO, *OTHER_SERVERS]]]
     for delay in (100, 1000):
         for concurrency in (10, 100, 1000):
             # The documented `uvicorn --workers` line is shown where its 40 ms per response shows.
             names = [*MAIN, "uvicorn-async-cli"] if delay == 100 else MAIN
+            if (concurrency, delay) in SERVER_POINTS:
+                names = [*names, *OTHER_SERVERS]
             point = [Cell("upstream", name, concurrency, delay_ms=delay) for name in names]
             if (concurrency, delay) == (100, 100):
                 point += naive_choices_point(concurrency, delay)
@@ -167,26 +182,37 @@ def full_plan() -> Plan:
     points.append(fanout_point(10))
     points.append(fanout_light_point())
     points.append(middleware_round(50, 2))
-    points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in SEED])
+    points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in [*SEED, *OTHER_SERVERS]])
     c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
     points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in c10k])
     return Plan("full", duration=8, warmup=1, cells=interleave(points))
 
 
 def quick_plan() -> Plan:
+    # Every server is started once, at the start, like in the full run.
     points = [
-        [Cell("hello", name, 10) for name in HELLO],
+        [Cell("hello", name, 10) for name in [*HELLO, *OTHER_SERVERS]],
         [
             *(Cell("upstream", name, 10, delay_ms=100) for name in [*MAIN, "uvicorn-async-cli"]),
+            *(Cell("upstream", name, 10, delay_ms=100) for name in OTHER_SERVERS),
             *naive_choices_point(10, 100),
         ],
         fanout_point(4),
         fanout_light_point(),
         middleware_round(10, 1),
-        [Cell("seed", name, 10, think_ms=(50, 100)) for name in SEED],
+        [Cell("seed", name, 10, think_ms=(50, 100)) for name in [*SEED, *OTHER_SERVERS]],
         [Cell("c10k", name, 300, delay_ms=1000) for name in ("uvicorn-async", "reference")],
     ]
     return Plan("quick", duration=2, warmup=0, cells=interleave(points), c10k_ramp=1)
+
+
+def servers_plan() -> Plan:
+    """Only the server comparison (docs/servers.md): the full run's cells for WHICH_SERVER."""
+    points = [[Cell("hello", name, 50) for name in WHICH_SERVER]]
+    for concurrency, delay in SERVER_POINTS:
+        points.append([Cell("upstream", name, concurrency, delay_ms=delay) for name in WHICH_SERVER])
+    points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in WHICH_SERVER])
+    return Plan("servers", duration=8, warmup=1, cells=interleave(points))
 
 
 SCENARIOS = {
@@ -508,6 +534,10 @@ def machine() -> dict:
         "httptools",
         "httpx-aiohttp",
         "aiohttp",
+        "daphne",
+        "Twisted",
+        "hypercorn",
+        "granian",
     ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             packages[name] = metadata.version(name)
@@ -683,13 +713,18 @@ def check(results: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the short smoke-test run")
+    parser.add_argument(
+        "--servers", action="store_true", help="only the server comparison (docs/servers.md), about 6 minutes"
+    )
     parser.add_argument("--out", type=Path, help="where to write results (default bench/results/<time>)")
     parser.add_argument(
         "--only", nargs="*", default=[], help="run only the cells whose key contains one of these, e.g. c10k"
     )
     args = parser.parse_args(argv)
 
-    plan = quick_plan() if args.quick else full_plan()
+    if args.quick and args.servers:
+        parser.error("--quick and --servers are two plans: pick one")
+    plan = quick_plan() if args.quick else servers_plan() if args.servers else full_plan()
     if args.only:
         chosen = [c for c in plan.cells if any(part in c.key for part in args.only)]
         plan = dataclasses.replace(plan, cells=chosen)

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from bench import hold, procstat, report, run
-from bench.contestants import BY_NAME
+from bench.contestants import BY_NAME, OTHER_SERVERS, WHICH_SERVER
 
 
 @pytest.fixture
@@ -323,3 +323,33 @@ def test_plans_measure_the_middleware_pair_again_side_by_side():
             (name, r) for name in run.MIDDLEWARE_PAIR for r in range(rounds)
         )
         assert len({c.key for c in plan.cells}) == len(plan.cells)
+
+
+def test_plans_measure_every_other_server_in_the_server_cells():
+    """puts each other server in hello, seed and both upstream points; the quick run starts each once."""
+    for plan in (run.full_plan(), run.servers_plan()):
+        for name in OTHER_SERVERS:
+            cells = {(c.scenario, c.concurrency, c.delay_ms) for c in plan.cells if c.contestant == name}
+            assert {("upstream", 100, 100), ("upstream", 1000, 1000)} <= cells, (plan.mode, name)
+            assert {"hello", "seed"} <= {scenario for scenario, *_ in cells}, (plan.mode, name)
+    assert {c.contestant for c in run.servers_plan().cells} == set(WHICH_SERVER)
+    assert set(OTHER_SERVERS) <= {c.contestant for c in run.quick_plan().cells}
+
+
+def test_which_server_table_gives_each_server_its_ratio_to_uvicorn():
+    """shows req/s with its ratio to uvicorn-async-stock's in the same cell, and each server's lifespan."""
+    cells = []
+    for name, speed in (("uvicorn-async-stock", 100.0), ("granian-async", 150.0), ("daphne-async", 50.0)):
+        hello = complete_cell()
+        hello.update(scenario="hello", contestant=name, delay_ms=0, throughput=speed * 10, key=f"h/{name}")
+        upstream = complete_cell()
+        upstream.update(contestant=name, concurrency=100, delay_ms=100, throughput=speed, key=f"u/{name}")
+        cells += [hello, upstream]
+    results = {"cells": cells, "contestants": {}}
+    lines = report.which_server(results)
+    rest = "| 1.0 ms | {} | 120 ms | - | - | 0 |"
+    assert "| uvicorn-async-stock | startup + shutdown | 1,000 (1.00) " + rest.format("100 (1.00)") in lines
+    assert "| granian-async | startup + shutdown | 1,500 (1.50) " + rest.format("150 (1.50)") in lines
+    assert "| daphne-async | **none** | 500 (0.50) " + rest.format("50 (0.50)") in lines
+    uvicorn_only = [c for c in cells if c["contestant"] == "uvicorn-async-stock"]
+    assert report.which_server({"cells": uvicorn_only, "contestants": {}}) == []
