@@ -509,21 +509,21 @@ class NaiveChoice:
 
 # Each is measured beside the project's defaults in the same run.
 NAIVE_SCENARIO = "upstream"
-DEFAULTS = NaiveChoice("The project's defaults", "uvicorn-async", fix="", read="")
+DEFAULTS = NaiveChoice("The tuned profile", "uvicorn-async", fix="", read="")
 NAIVE_CHOICES = [
     NaiveChoice(
         "A new httpx.AsyncClient for every request",
         "uvicorn-async",
         variant="client-per-request",
         fix="one client per event loop, opened and closed by the ASGI lifespan",
-        read="views_demo/upstream.py",
+        read="views_demo/clients.py",
         pitfall="client-per-request",
     ),
     NaiveChoice(
         "httpx's own connection pool",
         "uvicorn-async-httpx-transport",
         fix="aiohttp's pool under httpx's API, through httpx-aiohttp",
-        read="views_demo/upstream.py",
+        read="views_demo/clients.py",
     ),
     NaiveChoice(
         "Django's middleware classes under ASGI",

@@ -146,3 +146,16 @@ def test_pages_show_the_code_without_javascript(tab_without_javascript, server):
     assert "async def async_fanout(request" in page.inner_text('.view[data-view="async_fanout"]')
     assert page.locator(".line.changed").count() >= 4
     assert "needs JavaScript" in page.inner_text("#run")
+
+
+def test_fanout_page_shows_the_concurrency_primitives_of_its_helpers(tab, server):
+    """Below the views, the fan-out page shows the TaskGroup and semaphore beside the thread pool."""
+    page = tab.page
+    page.goto(server + reverse("lab:pair", args=["fanout"]))
+    afanout = page.inner_text('article.helper[data-helper="afanout"]')
+    assert "asyncio.TaskGroup()" in afanout
+    assert "asyncio.Semaphore" in afanout
+    assert "ThreadPoolExecutor" in page.inner_text('article.helper[data-helper="fanout_threaded"]')
+    # The lines that differ from the sequential fanout() are marked in afanout.
+    assert page.locator('article.helper[data-helper="afanout"] .line.changed').count() >= 5
+    assert tab.errors == []

@@ -1,4 +1,4 @@
-"""The naive-choices page: the published benchmark run's figures, beside the project's defaults."""
+"""The naive-choices page: the published benchmark run's figures, beside the tuned profile."""
 
 import html
 import json
@@ -67,7 +67,7 @@ def test_shows_each_choice_against_the_defaults_of_the_same_run(client, publishe
     response = client.get(URL)
     assert response.status_code == 200
     text = text_of(response)
-    assert "The project's defaults C=100, D=100 ms 800 1.00x 2.00 ms 40 200 ms 0" in text
+    assert "The tuned profile C=100, D=100 ms 800 1.00x 2.00 ms 40 200 ms 0" in text
     assert "A new httpx.AsyncClient for every request C=100, D=100 ms 200 0.25x 9.50 ms 40 1500 ms 0" in text
     assert "httpx's own connection pool C=100, D=100 ms 400 0.50x 4.25 ms 40 900 ms 3" in text
     assert "Django's middleware classes under ASGI C=100, D=100 ms not measured in this run" in text
@@ -91,7 +91,7 @@ def test_a_run_without_the_defaults_shows_no_ratio(client, published):
     """leaves the ratio out rather than inventing one when the defaults were not measured."""
     published([cell(lab.NAIVE_CHOICES[0], throughput=200, cpu=9.5, p99=1500)])
     text = text_of(client.get(URL))
-    assert "The project's defaults C=100, D=100 ms not measured in this run" in text
+    assert "The tuned profile C=100, D=100 ms not measured in this run" in text
     assert "A new httpx.AsyncClient for every request C=100, D=100 ms 200 9.50 ms" in text
 
 
@@ -109,7 +109,7 @@ def test_a_choice_is_compared_with_the_defaults_at_its_own_load(client, publishe
         ]
     )
     text = text_of(client.get(URL))
-    assert "The project's defaults C=1,000, D=1 s 400 1.00x 2.50 ms 40 3000 ms 0" in text
+    assert "The tuned profile C=1,000, D=1 s 400 1.00x 2.50 ms 40 3000 ms 0" in text
     assert "Django's thread per request C=1,000, D=1 s 100 0.25x 5.00 ms 40 8000 ms 0" in text
     assert text.index("C=100, D=100 ms") < text.index("C=1,000, D=1 s")
 
