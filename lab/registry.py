@@ -56,6 +56,9 @@ class Demo:
     reset: str = ""
     # A view leaves errors nobody retrieves: after a run the page shows what the loop reported.
     unhandled: bool = False
+    # The views wait on the upstream or stream: the page offers "Leave early", which aborts a
+    # batch mid-way and shows what the server still does for each view after the client left.
+    leave_early: bool = False
 
     @property
     def view_names(self) -> list[str]:
@@ -83,8 +86,10 @@ DEMOS: list[Demo] = [
         params=(params.DELAY,),
         sample={"delay": 50},
         observe="Both take about `delay` ms. The difference is what the server does meanwhile: the sync "
-        "view holds a thread, the async one gives the event loop to other requests. Read "
-        "views_demo/upstream.py for the clients.",
+        "view holds a thread, the async one gives the event loop to other requests. Leave early with a "
+        "long delay: the async view's upstream call closes as the client leaves, the sync view's thread "
+        "waits it out. Read views_demo/upstream.py for the clients.",
+        leave_early=True,
     ),
     Demo(
         slug="fanout",
@@ -97,6 +102,7 @@ DEMOS: list[Demo] = [
         sample={"n": 5, "delay": 50},
         observe="sync_fanout takes n·delay; async_fanout and sync_fanout_threaded take about one delay. "
         "Compare upstream.fanout, fanout_threaded and afanout in views_demo/upstream.py.",
+        leave_early=True,
     ),
     # Database: the ORM from sync views, through sync_to_async, and with the async ORM
     Demo(
@@ -188,10 +194,11 @@ DEMOS: list[Demo] = [
         sample={"chunks": 3, "interval": 20},
         observe="Run `curl -N` on each under uvicorn: async_stream prints a chunk every interval, "
         "sync_stream prints nothing until the end (Django reads a sync iterator whole, in a thread, and "
-        "warns). Press Ctrl-C mid-stream: the async view is cancelled and closes the upstream response at "
-        "once (the server logs it; /upstream/stats shows no open drip), while the sync twin's thread reads "
-        "on to the end. Under WSGI it is the other way round. Read views_demo/views/streaming.py and "
-        "upstream.drip/adrip.",
+        "warns). Press Ctrl-C mid-stream, or Leave early below: the async view is cancelled and closes "
+        "the upstream response at once (the server logs it; /upstream/stats shows no open drip), while "
+        "the sync twin's thread reads on to the end. Under WSGI it is the other way round. Read "
+        "views_demo/views/streaming.py and upstream.drip/adrip.",
+        leave_early=True,
     ),
     Demo(
         slug="events",
@@ -205,6 +212,7 @@ DEMOS: list[Demo] = [
         observe="Open async_events in a browser or with `curl -N`: one `tick` event arrives every interval. "
         "Under ASGI sync_events sends them all at once at the end; under WSGI it streams but holds a "
         "worker thread per listener. Read views_demo/views/streaming.py.",
+        leave_early=True,
     ),
     # Class-based views
     Demo(

@@ -21,6 +21,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -300,6 +301,15 @@ def form_values(request: HttpRequest, demo: Demo) -> tuple[dict[str, int], int, 
     return values, concurrency, errors
 
 
+def upstream_stats_url(request: HttpRequest) -> str | None:
+    """Return the path of the upstream's /stats when the page may read it, else None."""
+    upstream_url = urlsplit(settings.UPSTREAM_URL)
+    # Only the built-in upstream, mounted on this server, counts its open calls, and only a
+    # same-origin URL can be read from the page without CORS.
+    same_origin = (upstream_url.scheme, upstream_url.netloc) == (request.scheme, request.get_host())
+    return upstream_url.path.rstrip("/") + "/stats" if same_origin else None
+
+
 def pair(request: HttpRequest, slug: str) -> HttpResponse:
     """Show a demo's views side by side, what to observe, and a form to run them."""
     demo = BY_SLUG.get(slug)
@@ -332,6 +342,7 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "unhandledUrl": reverse("lab:unhandled"),
         "watchUnhandled": demo.unhandled,
         "resetUrl": reverse(demo.reset) if demo.reset else None,
+        "leaveEarly": demo.leave_early,
         # Streamed answers get a timeline of when each piece arrived.
         "timeline": demo.topic == "Streaming",
         "csrfCookieName": settings.CSRF_COOKIE_NAME,
@@ -340,6 +351,9 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "concurrencyField": CONCURRENCY_FIELD,
         "maxConcurrency": MAX_CONCURRENCY,
     }
+    stats_url = upstream_stats_url(request)
+    if stats_url is not None:
+        config["upstreamStatsUrl"] = stats_url
     position = DEMOS.index(demo)
     context = {
         "demo": demo,
@@ -359,6 +373,8 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "errors": errors,
         "run_label": run_label(demo),
         "config": config,
+        "upstream_stats": stats_url is not None,
+        "upstream_url": settings.UPSTREAM_URL,
         "curl_query": urlencode({**demo.sample, **values}),
     }
     return render(request, "lab/pair.html", context)

@@ -13,6 +13,9 @@
 // compares the views' median wall times over the rounds, and says "within noise" when the
 // rounds' spreads overlap. Meanwhile /lab/loop-lag/ is polled for the server's mode and its
 // event-loop lag, and /lab/threads/ for the most threads the server had during each batch.
+//
+// "Leave early" fires one batch at each view, aborts it part of the way through and then shows
+// what the server still does for that view: upstream calls still open, threads still busy.
 "use strict";
 
 (() => {
@@ -313,6 +316,7 @@
     const { concurrency, values } = readForm();
     running = true;
     button.disabled = true;
+    if (leaveButton) leaveButton.disabled = true;
     button.textContent = "Running…";
     results.length = 0;
     live.hidden = false;
@@ -357,6 +361,7 @@
       await polling;
       running = false;
       button.disabled = false;
+      if (leaveButton) leaveButton.disabled = false;
       button.textContent = button.dataset.label;
     }
     await showAftermath(seenUnhandled);
@@ -823,6 +828,170 @@
             (["SUCCESSFUL", "FAILED"].includes(result.status) ? "" : ` after ${TASK_WAIT_MS / 1000} s; is a worker running (python manage.py db_worker)?`);
         }),
     );
+  }
+
+  // Leaving early: abort a batch mid-way, then watch what the server still does for it
+
+  // Under ASGI Django cancels an async view whose client has gone; a sync view's thread cannot
+  // be cancelled and runs on. /upstream/stats (the built-in upstream's open drips and waits)
+  // and /lab/threads/ show the difference after the requests are aborted.
+  const LEAVE_MIN_MS = 150;
+  const LEAVE_WATCH_MS = 2000;
+  const LEAVE_POLL_MS = 100;
+  // The snapshots shown: right after leaving and 1 s later; every poll is in data-samples.
+  const LEAVE_LATER_MS = 1000;
+  // Before the next view, wait this long at most for the last one's leftover work to end, so
+  // its threads and upstream calls are not counted against the next.
+  const LEAVE_SETTLE_MS = 30000;
+
+  // How long the views should take: the stream's chunks or events, else one upstream delay.
+  function expectedMs(values) {
+    const number = (name) => Number(values[name] ?? config.sample[name] ?? 0);
+    if (number("interval")) return Math.max(number("chunks"), number("events"), 1) * number("interval");
+    return number("delay");
+  }
+
+  async function readUpstream() {
+    if (!config.upstreamStatsUrl) return null;
+    try {
+      const body = await getJson(config.upstreamStatsUrl);
+      return body.open_drips + body.open_waits;
+    } catch {
+      return null;
+    }
+  }
+
+  async function snapshot(at = 0) {
+    const [open, threads] = await Promise.all([readUpstream(), readThreads()]);
+    return { at, open, threads: threads ? threads.threads : null };
+  }
+
+  // Wait until the server has no more upstream calls open, nor threads, than `baseline`.
+  async function settleTo(baseline, name) {
+    const deadline = performance.now() + LEAVE_SETTLE_MS;
+    for (;;) {
+      const now = await snapshot();
+      const calm = (now.open === null || baseline.open === null || now.open <= baseline.open) && (now.threads === null || baseline.threads === null || now.threads <= baseline.threads);
+      if (calm || performance.now() >= deadline) return;
+      $("live-status").textContent = `waiting for what ${name} left behind to end`;
+      await sleep(AFTER_POLL_MS);
+    }
+  }
+
+  async function leaveView(view, concurrency, values, leaveAfter) {
+    const { url, init } = requestFor(view, values);
+    // A cold view (the first sync upstream call builds its client) might not have reached the
+    // upstream by the time the client leaves: warm it up as Run does.
+    $("live-status").textContent = `warming up ${view.name}`;
+    await resetState(values);
+    await timedFetch(url, init);
+    await resetState(values);
+    const before = await snapshot();
+    await readThreads(true);
+    const controller = new AbortController();
+    let answered = 0;
+    $("live-status").textContent = `${view.name}: ${concurrency} requests, leaving after ${ms(leaveAfter)}`;
+    const requests = Array.from({ length: concurrency }, () =>
+      fetch(url, { ...init, signal: controller.signal })
+        .then((response) => response.arrayBuffer())
+        .then(() => {
+          answered += 1;
+        })
+        .catch(() => {}),
+    );
+    await sleep(leaveAfter);
+    const during = await snapshot();
+    const answeredBefore = answered;
+    controller.abort();
+    await Promise.all(requests);
+    const leftAt = performance.now();
+    $("live-status").textContent = `${view.name}: left; watching the server for ${LEAVE_WATCH_MS / 1000} s`;
+    const samples = [];
+    for (;;) {
+      const sample = await snapshot(performance.now() - leftAt);
+      samples.push(sample);
+      if (sample.at >= LEAVE_WATCH_MS) break;
+      await sleep(LEAVE_POLL_MS);
+    }
+    return { view, before, during, answered: answeredBefore, samples };
+  }
+
+  function describe(sample, before, still = " still") {
+    const calls = sample.open === null ? "upstream calls not counted" : `${sample.open} upstream call${sample.open === 1 ? "" : "s"}${still} open`;
+    const busy = sample.threads === null || before.threads === null ? "threads unknown" : `${Math.max(0, sample.threads - before.threads)} threads busy`;
+    return `${calls}, ${busy}`;
+  }
+
+  function showLeft(result, leaveAfter, concurrency) {
+    const { view, before, during, samples } = result;
+    const right = samples[0];
+    const later = samples.find((sample) => sample.at >= LEAVE_LATER_MS) || samples[samples.length - 1];
+    const last = samples[samples.length - 1];
+    const entry = html("div", { class: "after", "data-view": view.name });
+    const count = (value) => (value === null ? "" : String(value));
+    const busy = (sample) => (sample.threads === null || before.threads === null ? "" : String(Math.max(0, sample.threads - before.threads)));
+    Object.assign(entry.dataset, {
+      leftAfterMs: String(leaveAfter),
+      answered: String(result.answered),
+      openBefore: count(before.open),
+      openDuring: count(during.open),
+      openAfter: count(right.open),
+      openLater: count(later.open),
+      threadsBefore: count(before.threads),
+      threadsDuring: busy(during),
+      threadsAfter: busy(right),
+      threadsLater: busy(later),
+      // Every poll after leaving: "ms:open:threads busy", "-" where unknown.
+      samples: samples.map((sample) => `${sample.at.toFixed(0)}:${sample.open ?? "-"}:${busy(sample) || "-"}`).join(" "),
+    });
+    entry.append(html("span", { class: `role role-${view.label.replace(/\s+/g, "-")}` }, view.label), html("code", {}, ` ${view.name}`));
+    entry.append(
+      html("p", { class: "during" }, `${concurrency} requests, left after ${ms(leaveAfter)} (${result.answered} answered by then); just before: ${describe(during, before, "")}`),
+      html("p", { class: "right-after" }, `after the client left: ${describe(right, before)} right away (${ms(right.at)})`),
+      html("p", { class: "later" }, `${ms(later.at)} later: ${describe(later, before)}`),
+    );
+    if (last !== later) entry.append(html("p", { class: "last" }, `${ms(last.at)} later: ${describe(last, before)}`));
+    $("left-early-list").append(entry);
+  }
+
+  async function leaveEarly() {
+    const { concurrency, values } = readForm();
+    const leaveAfter = Math.max(LEAVE_MIN_MS, Math.round(expectedMs(values) / 3));
+    running = true;
+    button.disabled = true;
+    leaveButton.disabled = true;
+    leaveButton.textContent = "Leaving…";
+    live.hidden = false;
+    const holder = $("left-early");
+    holder.hidden = false;
+    $("left-early-list").replaceChildren();
+    holder.querySelector(".server-note")?.remove();
+    try {
+      await pollLagOnce();
+      const baseline = await snapshot();
+      for (const [index, view] of config.views.entries()) {
+        await settleTo(baseline, index ? config.views[index - 1].name : "earlier requests");
+        showLeft(await leaveView(view, concurrency, values, leaveAfter), leaveAfter, concurrency);
+      }
+      if (lag.server === "WSGI" && config.upstreamStatsUrl) {
+        // The built-in upstream counts the waits of ASGI requests only (slow_upstream.py).
+        holder.append(html("p", { class: "note server-note" }, "Under WSGI the built-in upstream counts open drips only, not requests waiting out a delay."));
+      }
+      $("live-status").textContent = `done: left ${config.views.length} views after ${ms(leaveAfter)} each`;
+    } finally {
+      running = false;
+      button.disabled = false;
+      leaveButton.disabled = false;
+      leaveButton.textContent = leaveButton.dataset.label;
+    }
+  }
+
+  const leaveButton = config.leaveEarly ? $("leave-button") : null;
+  if (leaveButton) {
+    leaveButton.hidden = false;
+    leaveButton.addEventListener("click", () => {
+      if (!running && form.reportValidity()) leaveEarly();
+    });
   }
 
   form.addEventListener("submit", (event) => {

@@ -246,3 +246,26 @@ def test_a_decorated_view_names_its_own_file(client):
     """Vote's views are wrapped by require_POST, yet the page names views_demo's file, not Django's."""
     page = client.get(reverse("lab:pair", args=["vote"]))
     assert {view["source"].path for view in page.context["views"]} == {"views_demo/views/database.py"}
+
+
+@pytest.mark.parametrize(
+    ("upstream", "stats"),
+    [("http://testserver/upstream", "/upstream/stats"), ("http://127.0.0.1:9/upstream", None)],
+)
+def test_leave_early_reads_only_a_same_origin_upstream(client, settings, upstream, stats):
+    """The stream page offers Leave early; it polls the upstream's stats only on the page's own origin."""
+    settings.UPSTREAM_URL = upstream
+    response = client.get(reverse("lab:pair", args=["stream"]))
+    config = response.context["config"]
+    assert config["leaveEarly"] is True
+    assert config.get("upstreamStatsUrl") == stats
+    page = response.content.decode()
+    assert 'id="leave-button"' in page
+    assert ('id="left-early-no-upstream"' in page) is (stats is None)
+
+
+def test_leave_early_is_offered_only_where_views_wait():
+    """The pairs that wait on the upstream or stream offer Leave early; hello does not."""
+    offered = {demo.slug for demo in DEMOS if demo.leave_early}
+    assert {"upstream", "fanout", "stream", "events"} <= offered
+    assert "hello" not in offered

@@ -228,3 +228,53 @@ def test_lost_task_page_shows_the_error_nobody_retrieved(tab, server):
     assert "FAILED" in status.inner_text()
     assert "503" in status.inner_text()
     assert tab.errors == []
+
+
+def leave_early_and_wait(page) -> dict[str, dict[str, str]]:
+    """Press Leave early; return each view's result entry's data once every view has one."""
+    page.click("#leave-button")
+    page.wait_for_function(
+        "n => !document.querySelector('#leave-button').disabled"
+        " && document.querySelectorAll('#left-early-list .after').length === n",
+        arg=page.locator("article.view[data-view]").count(),
+        timeout=WAIT_MS,
+    )
+    entries = page.eval_on_selector_all(
+        "#left-early-list .after", "items => items.map(item => ({...item.dataset}))"
+    )
+    return {entry["view"]: entry for entry in entries}
+
+
+def samples(entry: dict[str, str]) -> list[tuple[float, int]]:
+    """Return (ms after leaving, upstream calls open) for every poll after the client left."""
+    return [
+        (float(at), int(open_)) for at, open_, _ in (sample.split(":") for sample in entry["samples"].split())
+    ]
+
+
+def test_leave_early_shows_the_sync_stream_reading_on(tab, server):
+    """After the client leaves, the async stream's upstream drips close within 1 s; the sync one's stay open.
+
+    Under ASGI Django cancels the async view when its client disconnects, which closes its
+    upstream response. The sync twin's body is read whole in a thread that nothing cancels,
+    so its drips are still open right after leaving (they run to their end, 2 s in).
+    """
+    page = open_pair(tab, server, "stream", concurrency=2, chunks=5, interval=400)
+    assert page.get_attribute("#leave-button", "hidden") is None
+    entries = leave_early_and_wait(page)
+
+    sync, async_ = entries["sync_stream"], entries["async_stream"]
+    for entry in (sync, async_):
+        # Left a third of the way into a 2 s stream, before any request was answered.
+        assert entry["leftAfterMs"] == "667"
+        assert entry["answered"] == "0"
+        assert int(entry["openDuring"]) >= 1, entry
+    assert [open_ for at, open_ in samples(async_) if at <= 1000][-1] == 0, async_
+    assert int(async_["openLater"]) == 0
+    assert int(sync["openAfter"]) >= 1, sync
+    # The sync view's threads are still busy right after leaving.
+    assert int(sync["threadsAfter"]) >= 1, sync
+    shown = page.inner_text('#left-early-list .after[data-view="sync_stream"] .right-after')
+    assert re.match(r"after the client left: \d+ upstream calls? still open, \d+ threads busy", shown)
+    assert page.locator("#left-early-no-upstream").count() == 0
+    assert tab.errors == []
