@@ -169,6 +169,24 @@ DEMOS: list[Demo] = [
         method="POST",
     ),
     Demo(
+        slug="locked_vote",
+        topic="Database",
+        title="A contended write: lock the row",
+        lesson="When you must read, decide in Python and write back, lock the row with select_for_update() "
+        "inside atomic(). Concurrent writers queue on the lock, so async cannot help under contention: the "
+        "wait is inside the database, and each request holds a thread and a connection while it waits. "
+        "There is no async atomic(), so the async twin hands the whole unit to sync_to_async.",
+        views=(database.sync_locked_vote, database.async_locked_vote),
+        helpers=((queries.locked_vote,),),
+        params=(params.QUESTION, params.CHOICE),
+        sample={"question": 1, "choice": 3},
+        observe="Each answers the new count; tests/serving/test_votes.py sends 1,000 at once and loses none. "
+        "Run both: the async twin is no faster, as every vote waits its turn for the row's lock inside the "
+        "database. Read locked_vote beside vote in views_demo/queries.py: vote needs no lock held across "
+        "Python, because the database adds 1 itself.",
+        method="POST",
+    ),
+    Demo(
         slug="checked_vote",
         topic="Database",
         title="Call the upstream, then vote",

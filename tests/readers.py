@@ -70,6 +70,7 @@ def poll_form(response: HttpResponse) -> object:
 ANSWERS: dict[str, Callable] = {
     "poll": poll_form,
     "vote": vote_result,
+    "locked_vote": vote_result,
     "checked_vote": vote_result,
     "stream": streamed,
     "events": streamed,

@@ -1,5 +1,6 @@
 """
-The ORM units of work: each a named sync function, with its native-async twin below it.
+The ORM units of work: each a named sync function, with its native-async twin below it where
+the async ORM can do the same (locked_vote has none: there is no async atomic()).
 
 An async view hands a whole unit to sync_to_async once (docs/lesson.md).
 """
@@ -146,3 +147,24 @@ async def avote(*, question_id: int, choice_id: int) -> dict:
     # The increment itself is one statement, so no vote is lost; only this read is separate.
     votes = await Choice.objects.values_list("votes", flat=True).aget(pk=choice_id)
     return {"question": question_id, "choice": choice_id, "votes": votes}
+
+
+# Writing: one vote, read and written back under the row's lock. It has no `a` twin: the lock
+# lasts as long as the transaction, and Django has no async atomic() to hold one across awaits,
+# so an async view hands this whole unit to sync_to_async once.
+
+
+def locked_vote(*, question_id: int, choice_id: int) -> dict:
+    """Add one vote to a choice of a question in Python, holding the row's lock until commit."""
+    with transaction.atomic():
+        # SELECT ... FOR UPDATE locks the row until commit: a second voter waits here for the
+        # first to commit, then reads the count the first wrote, so adding 1 in Python is safe.
+        # SQLite ignores FOR UPDATE, but the project's transaction_mode IMMEDIATE takes the
+        # write lock at BEGIN, so the same code stays exact there too.
+        choice = _choice_of(question_id=question_id, choice_id=choice_id).select_for_update().first()
+        if choice is None:
+            exists = Question.objects.filter(pk=question_id).exists()
+            raise _not_found(question_id=question_id, choice_id=choice_id, question_exists=exists)
+        choice.votes += 1
+        choice.save(update_fields=["votes"])
+    return {"question": question_id, "choice": choice_id, "votes": choice.votes}

@@ -29,6 +29,8 @@ urlpatterns = [
     path("demo/sync_vote/", database.sync_vote, name="sync_vote"),
     path("demo/async_vote/", database.async_vote, name="async_vote"),
     path("demo/async_vote_native/", database.async_vote_native, name="async_vote_native"),
+    path("demo/sync_locked_vote/", database.sync_locked_vote, name="sync_locked_vote"),
+    path("demo/async_locked_vote/", database.async_locked_vote, name="async_locked_vote"),
     path("demo/sync_checked_vote/", database.sync_checked_vote, name="sync_checked_vote"),
     path("demo/async_checked_vote/", database.async_checked_vote, name="async_checked_vote"),
     # Streaming

@@ -4,7 +4,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from asyncdemo.settings import database_from_url
@@ -14,7 +15,7 @@ from views_demo.models import Choice, Question
 from views_demo.queries import QUESTIONS_PER_PAGE, aquestion_detail, question_detail
 
 QUESTION_VIEWS = BY_SLUG["question"].view_names
-VOTE_VIEWS = BY_SLUG["vote"].view_names
+VOTE_VIEWS = BY_SLUG["vote"].view_names + BY_SLUG["locked_vote"].view_names
 WRITE_VIEWS = VOTE_VIEWS + BY_SLUG["checked_vote"].view_names
 PAGE_VIEWS = BY_SLUG["questions_page"].view_names
 
@@ -176,6 +177,18 @@ def test_vote_for_another_questions_choice_gets_404(client, seeded, name):
     assert all_votes() == before
 
 
+def test_locked_vote_reads_the_choice_under_a_write_lock(seeded):
+    """locked_vote reads with SELECT ... FOR UPDATE, or on SQLite (which ignores it) after BEGIN IMMEDIATE."""
+    with CaptureQueriesContext(connection) as captured:
+        units.locked_vote(question_id=1, choice_id=1)
+    (read,) = [query["sql"] for query in captured if query["sql"].startswith("SELECT")]
+
+    if connection.features.has_select_for_update:
+        assert read.endswith(" FOR UPDATE")
+    else:
+        assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
 @pytest.mark.parametrize("name", WRITE_VIEWS)
 def test_busy_database_gets_503_json(client, seeded, monkeypatch, name):
     """A database that stays locked past the busy timeout (or has no free connection) gets 503."""
@@ -185,6 +198,7 @@ def test_busy_database_gets_503_json(client, seeded, monkeypatch, name):
 
     monkeypatch.setattr(units, "vote", locked)
     monkeypatch.setattr(units, "avote", sync_to_async(locked))
+    monkeypatch.setattr(units, "locked_vote", locked)
     response = post(client, name, question=1, choice=1)
 
     assert response.status_code == 503

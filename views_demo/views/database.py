@@ -139,6 +139,24 @@ async def async_vote_native(request: HttpRequest) -> JsonResponse:
     return respond(request, result=counted, args=args)
 
 
+# Database: one vote, read and written back under the row's lock. The unit has no async ORM
+# twin (there is no async atomic()), so the async view hands all of it to sync_to_async.
+
+
+@require_POST
+def sync_locked_vote(request: HttpRequest) -> JsonResponse:
+    args = params.parse(request, params.QUESTION, params.CHOICE)
+    counted = queries.locked_vote(question_id=args["question"], choice_id=args["choice"])
+    return respond(request, result=counted, args=args)
+
+
+@require_POST
+async def async_locked_vote(request: HttpRequest) -> JsonResponse:
+    args = params.parse(request, params.QUESTION, params.CHOICE)
+    counted = await sync_to_async(queries.locked_vote)(question_id=args["question"], choice_id=args["choice"])
+    return respond(request, result=counted, args=args)
+
+
 # Database: call the slow upstream, then write. Neither twin has a transaction open while it
 # waits, so a slow upstream holds no database connection or lock; the vote is one short unit.
 
