@@ -3,6 +3,7 @@
 import contextlib
 import gc
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,6 +96,10 @@ def running(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # Keep what it wrote for a test that reads it after the server stopped, not the file.
+        output = log_path.read_text()
+        process.log = lambda: output
+        shutil.rmtree(log_path.parent, ignore_errors=True)
 
 
 @contextlib.contextmanager
