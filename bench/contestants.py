@@ -133,6 +133,10 @@ SYNC_PATHS = {
     "fanout": "/demo/sync_fanout/?n={k}&delay={ms}",
     "poll": "/demo/sync_poll/?question=1",
     "vote": "/demo/sync_vote/",
+    # The database scenarios (bench/run.py DATABASE_SCENARIOS); the writes POST a form.
+    "read": "/demo/sync_question/?question=1",
+    "locked": "/demo/sync_locked_vote/",
+    "checked": "/demo/sync_checked_vote/",
 }
 ASYNC_PATHS = {name: path.replace("/sync_", "/async_") for name, path in SYNC_PATHS.items()}
 

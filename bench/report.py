@@ -17,6 +17,13 @@ P1_FANOUT_P50 = 1.15  # async fan-out p50 <= 1.15 D
 P2_VS_GTHREAD, P2_VS_REFERENCE = 1.2, 0.8  # C=100, D=100 ms
 P3_VS_GTHREAD, P3_VS_REFERENCE = 4.0, 0.8  # C=1000, D=1 s
 P4_MIDDLEWARE_CPU = 1.25  # hello CPU per request, full middleware vs none
+D12_VS_GTHREAD = 0.9  # seed scenario, async twins / sync twins under gthread, per database
+D3_CPU = 1.2  # seed scenario, CPU per request, async / sync twins, per database
+# Within this ratio of each other, two figures of one run on a shared machine are a tie.
+TIE = 0.1
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+# The database table's contestants: sync twins first, then the async ones, both profiles.
+DATABASE_COLUMNS = ("gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock")
 
 
 def ok_cells(results: dict, scenario: str) -> list[dict]:
@@ -38,10 +45,17 @@ def median_cpu(results: dict, scenario: str, contestant: str) -> tuple[float, li
     return (statistics.median(cpus), cpus) if cpus else None
 
 
-def find(results: dict, scenario: str, contestant: str, variant: str = "", **where) -> dict | None:
+def database_of(cell: dict) -> str:
+    """The database a cell's server used (runs before the database path had one: SQLite)."""
+    return cell.get("database", "sqlite")
+
+
+def find(
+    results: dict, scenario: str, contestant: str, variant: str = "", database: str = "sqlite", **where
+) -> dict | None:
     for cell in ok_cells(results, scenario):
         same = cell["contestant"] == contestant and cell["variant"] == variant
-        if same and all(cell[k] == v for k, v in where.items()):
+        if same and database_of(cell) == database and all(cell[k] == v for k, v in where.items()):
             return cell
     return None
 
@@ -308,6 +322,131 @@ def which_server(results: dict) -> list[str]:
     return lines
 
 
+def database_label(results: dict, database: str) -> str:
+    """E.g. "PostgreSQL 15.14, Django's pool"; from what the run's servers were configured with."""
+    about = results.get("databases", {}).get(database)
+    if not about:
+        return DATABASE_NAMES[database]
+    options = about["options"]
+    if "pool" in options:
+        pool = options["pool"]
+        extra = (
+            f"Django's pool, {pool.get('min_size', '?')}-{pool.get('max_size', '?')} connections per process"
+        )
+    else:
+        extra = f"{options.get('init_command', '')}, transaction_mode {options.get('transaction_mode', '-')}"
+        extra += f", CONN_MAX_AGE {about['conn_max_age']}"
+    return f"{about['version']} ({extra})"
+
+
+def verdict_of(ratio: float) -> str:
+    """Async against the sync twins, from one run's req/s ratio."""
+    return "wins" if ratio >= 1 + TIE else "loses" if ratio <= 1 - TIE else "ties"
+
+
+DATABASE_WHY = {
+    "seed": "each request is a few ms of CPU and a short query: no wait for async to overlap, "
+    "and the async twin pays for handing its unit of work to a thread",
+    "read": "one short query per request: no wait to overlap, and a thread hop on top",
+    "locked": "every write waits for the row's lock inside the database, holding a thread and a "
+    "connection in both styles: async cannot overlap a wait it has handed to a thread",
+    "checked": "each request waits D on the upstream before its write: the sync twin holds one of "
+    "gthread's threads for the whole wait, the async one holds no thread until it writes",
+}
+
+
+def database_path(results: dict) -> list[str]:
+    """The database scenarios: each contestant's req/s and CPU per request, per database, and a verdict."""
+    cells = [c for c in results["cells"] if c["scenario"] in DATABASE_WHY and c["status"] == "ok"]
+    if not cells:
+        return []
+    databases = [d for d in DATABASE_NAMES if any(database_of(c) == d for c in cells)]
+    names = [n for n in DATABASE_COLUMNS if n in results["contestants"]]
+    lines = [
+        "| scenario | database | "
+        + " | ".join(f"{n}: req/s, CPU/req" for n in names)
+        + " | tuned / gthread | stock / gthread | async |",
+        "|---|---|" + "---:|" * len(names) + "---:|---:|---|",
+    ]
+    for scenario in DATABASE_WHY:
+        for database in databases:
+            found = {n: find(results, scenario, n, database=database) for n in names}
+            if not any(found.values()):
+                continue
+            row = [scenario_name(next(c for c in found.values() if c)), DATABASE_NAMES[database]]
+            for n in names:
+                cell = found[n]
+                errors = f", **{errors_text(cell)}**" if cell and errors_text(cell) else ""
+                row.append(
+                    f"{rate(cell['throughput'])}, {ms(cell['cpu_ms_per_request'])}{errors}" if cell else "-"
+                )
+            gthread = found.get("gunicorn-gthread")
+            ratios = []
+            for n in ("uvicorn-async", "uvicorn-async-stock"):
+                cell = found.get(n)
+                ok = cell and gthread and gthread["throughput"]
+                ratios.append(cell["throughput"] / gthread["throughput"] if ok else None)
+            row += [f"{r:.2f}" if r is not None else "-" for r in ratios]
+            known = [r for r in ratios if r is not None]
+            if known:
+                verdicts = sorted({verdict_of(r) for r in known}, key=["wins", "ties", "loses"].index)
+                row.append(" / ".join(verdicts) + ": " + DATABASE_WHY[scenario])
+            else:
+                row.append("-")
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def scenario_name(cell: dict) -> str:
+    scenario = cell["scenario"]
+    if scenario == "seed":
+        return f"seed, {cell['concurrency']} users"
+    if scenario == "checked":
+        return f"mixed, C={cell['concurrency']}, D={ms(cell['delay_ms'])}"
+    return f"{scenario}, C={cell['concurrency']}"
+
+
+def database_targets(results: dict) -> list[tuple[str, str, str]]:
+    """D1-D3: the seed scenario's async twins against the sync ones, per database."""
+    rows = []
+    for label, database in (("D1", "postgresql"), ("D2", "sqlite")):
+        gthread = find(results, "seed", "gunicorn-gthread", database=database)
+        if not gthread:
+            continue
+        for name, profile in (("uvicorn-async", "tuned"), ("uvicorn-async-stock", "stock")):
+            cell = find(results, "seed", name, database=database)
+            if not cell:
+                continue
+            ratio = cell["throughput"] / gthread["throughput"]
+            errors = sum(cell["errors"].values())
+            ok = ratio >= D12_VS_GTHREAD and errors == 0
+            rows.append(
+                (
+                    f"{label} seed on {DATABASE_NAMES[database]}, {profile} profile: async / gthread",
+                    f"{ratio:.2f} (>= {D12_VS_GTHREAD}), {errors} errors",
+                    ("met" if ok else "**not met**") if profile == "tuned" else "reported",
+                )
+            )
+    for database in DATABASE_NAMES:
+        gthread = find(results, "seed", "gunicorn-gthread", database=database)
+        if not gthread or not gthread["cpu_ms_per_request"]:
+            continue
+        for name, profile in (("uvicorn-async", "tuned"), ("uvicorn-async-stock", "stock")):
+            cell = find(results, "seed", name, database=database)
+            if not cell or not cell["cpu_ms_per_request"]:
+                continue
+            ratio = cell["cpu_ms_per_request"] / gthread["cpu_ms_per_request"]
+            rows.append(
+                (
+                    f"D3 seed on {DATABASE_NAMES[database]}, {profile} profile: CPU/request async / gthread",
+                    f"{ratio:.2f} (<= {D3_CPU}): {ms(cell['cpu_ms_per_request'])} against "
+                    f"{ms(gthread['cpu_ms_per_request'])}",
+                    ("met" if ratio <= D3_CPU else "**not met**") if profile == "tuned" else "reported",
+                )
+            )
+    return rows
+
+
 def times(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else f"{a:g} vs 0"
 
@@ -405,6 +544,7 @@ def targets(results: dict) -> list[str]:
                 verdict(errors == 0 and answered == c10k["concurrency"]),
             )
         )
+    rows += database_targets(results)
     if not rows:
         return []
     return ["| target | this run | |", "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
@@ -479,6 +619,22 @@ def markdown(results: dict) -> str:
             *target_lines,
             "",
         ]
+    database_lines = database_path(results)
+    if database_lines:
+        databases = sorted({database_of(c) for c in results["cells"] if c["scenario"] in DATABASE_WHY})
+        out += [
+            "## The database path",
+            "",
+            "The seed scenario and three more database scenarios, each contestant on each database side "
+            "by side in this run: sync twins under gunicorn, async twins under uvicorn on both profiles. "
+            f"The verdict compares the async twins' req/s with gthread's (within {TIE:.0%} is a tie). "
+            "Databases:",
+            "",
+            *(f"- {DATABASE_NAMES[d]}: {database_label(results, d)}" for d in databases),
+            "",
+            *database_lines,
+            "",
+        ]
     out += [
         "## How to read the tables",
         "",
@@ -501,11 +657,12 @@ def markdown(results: dict) -> str:
     upstream_cells = ok_cells(results, "upstream")
     points = sorted({(c["delay_ms"], c["concurrency"]) for c in upstream_cells})
     fan_points = sorted({c["concurrency"] for c in ok_cells(results, "fanout")})
+    databases = [d for d in DATABASE_NAMES if any(database_of(c) == d for c in results["cells"])]
     sections = [
         ("hello", [None]),
         ("upstream", points),
         ("fanout", fan_points or [None]),
-        ("seed", [None]),
+        *((scenario, databases) for scenario in DATABASE_WHY),
         ("c10k", [None]),
     ]
     for scenario, keys in sections:
@@ -524,7 +681,14 @@ def markdown(results: dict) -> str:
             ]
         for key in keys:
             cells = [c for c in cells_all if c["status"] == "ok"]
-            if scenario == "fanout" and key is not None:
+            if scenario in DATABASE_WHY:
+                cells = [c for c in cells if database_of(c) == key]
+                if not cells:
+                    continue
+                c0 = cells[0]
+                at = f"C = {c0['concurrency']}" + (f", D = {ms(c0['delay_ms'])}" if c0["delay_ms"] else "")
+                out += [f"### On {database_label(results, key)}: {at}", ""]
+            elif scenario == "fanout" and key is not None:
                 cells = [c for c in cells if c["concurrency"] == key]
                 calls = key * cells[0]["calls"]
                 out += [f"### C = {key}: {calls} calls in flight", ""]

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -70,12 +71,19 @@ class Cell:
     variant: str = ""  # e.g. "threaded": another view on the same server
     think_ms: tuple[int, int] = (0, 0)  # seed: wait between requests on each connection
     round: int = 0  # a repeat of the same cell later in the run (the tables show round 0)
+    database: str = "sqlite"  # or "postgresql": the run's DATABASE_URL (database_names())
 
     @property
     def key(self) -> str:
         name = self.contestant + (f"+{self.variant}" if self.variant else "")
         again = f"/round={self.round}" if self.round else ""
-        return f"{self.scenario}/C={self.concurrency}/D={self.delay_ms}/K={self.calls}/{name}{again}"
+        db = f"/db={self.database}" if self.database != "sqlite" else ""
+        return f"{self.scenario}/C={self.concurrency}/D={self.delay_ms}/K={self.calls}/{name}{db}{again}"
+
+    @property
+    def server(self) -> str:
+        """The server this cell runs on: one per contestant and database."""
+        return self.contestant if self.database == "sqlite" else f"{self.contestant}@{self.database}"
 
     @property
     def sequential(self) -> bool:
@@ -117,6 +125,36 @@ SEED = [*SYNC_SERVERS, *ASYNC_SERVERS]
 # on the stock profile in the hello, seed and two upstream cells: C=100 at D=100 ms, C=1000 at
 # D=1 s; --servers runs only those cells, for WHICH_SERVER.
 SERVER_POINTS = ((100, 100), (1000, 1000))
+
+# The database path (docs/performance.md): the seed scenario and three more, on SQLite and, when
+# DATABASE_URL is set, on PostgreSQL too, each contestant on each database side by side.
+DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
+DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
+# The mixed view waits D on the upstream, then writes: C above gthread's 100 threads, and a D
+# long enough that the threads, not the CPU, are what bounds it.
+CHECKED_POINT = (300, 1000)
+
+
+def database_names() -> list[str]:
+    """SQLite always; PostgreSQL too when DATABASE_URL names one."""
+    return ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]
+
+
+def database_points(database: str, *, users: int, think_ms, concurrency: int, checked) -> list[list[Cell]]:
+    """The database scenarios on one database: seed, read one row, a contended write, the mixed view."""
+    seed = [*SEED, *OTHER_SERVERS] if database == "sqlite" else DATABASE_SERVERS
+    # Two sync workers cannot hold C waits of D: their cell would only measure the queue.
+    waiting = [name for name in DATABASE_SERVERS if name != "gunicorn-sync"]
+    checked_concurrency, checked_delay = checked
+    return [
+        [Cell("seed", name, users, think_ms=think_ms, database=database) for name in seed],
+        [Cell("read", name, concurrency, database=database) for name in DATABASE_SERVERS],
+        [Cell("locked", name, concurrency, database=database) for name in DATABASE_SERVERS],
+        [
+            Cell("checked", name, checked_concurrency, delay_ms=checked_delay, database=database)
+            for name in waiting
+        ],
+    ]
 
 
 def interleave(points: list[list[Cell]]) -> list[Cell]:
@@ -182,7 +220,10 @@ def full_plan() -> Plan:
     points.append(fanout_point(10))
     points.append(fanout_light_point())
     points.append(middleware_round(50, 2))
-    points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in [*SEED, *OTHER_SERVERS]])
+    for database in database_names():
+        points += database_points(
+            database, users=200, think_ms=(500, 1000), concurrency=100, checked=CHECKED_POINT
+        )
     c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
     points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in c10k])
     return Plan("full", duration=8, warmup=1, cells=interleave(points))
@@ -200,10 +241,26 @@ def quick_plan() -> Plan:
         fanout_point(4),
         fanout_light_point(),
         middleware_round(10, 1),
-        [Cell("seed", name, 10, think_ms=(50, 100)) for name in [*SEED, *OTHER_SERVERS]],
+        *(
+            point
+            for database in database_names()
+            for point in database_points(
+                database, users=10, think_ms=(50, 100), concurrency=10, checked=(10, 100)
+            )
+        ),
         [Cell("c10k", name, 300, delay_ms=1000) for name in ("uvicorn-async", "reference")],
     ]
     return Plan("quick", duration=2, warmup=0, cells=interleave(points), c10k_ramp=1)
+
+
+def database_plan() -> Plan:
+    """Only the database path (docs/performance.md): the full run's database cells."""
+    points = []
+    for database in database_names():
+        points += database_points(
+            database, users=200, think_ms=(500, 1000), concurrency=100, checked=CHECKED_POINT
+        )
+    return Plan("database", duration=8, warmup=1, cells=interleave(points))
 
 
 def servers_plan() -> Plan:
@@ -220,6 +277,10 @@ SCENARIOS = {
     "upstream": "One upstream call of D ms at concurrency C",
     "fanout": "Fan-out: K=10 upstream calls of D=100 ms per request",
     "seed": "The seed experiment: read poll 1's form, vote (CSRF), 0.5-1 s between requests",
+    "read": "Read one question by primary key, with its choices",
+    "locked": "A contended write: every request votes for the same choice, its row locked "
+    "(select_for_update) in one transaction",
+    "checked": "The mixed view: wait D on the upstream, then write one vote",
     "c10k": "C10K: C connections opened over a ramp, one request each, each waiting D on the upstream",
 }
 
@@ -341,12 +402,14 @@ class WrkRun:
 
 
 def lua_script(tmp: Path, scenario: str) -> Path:
-    """Write the wrk script for a scenario: the status counter, plus the vote flow for seed."""
+    """Write the wrk script for a scenario: the status counter, plus the vote flow or the write."""
     path = tmp / f"{scenario}.lua"
     if not path.exists():
         parts = [(LUA / "report.lua").read_text()]
         if scenario == "seed":
             parts.append((LUA / "vote.lua").read_text())
+        elif scenario in WRITES:
+            parts.append((LUA / "write.lua").read_text())
         path.write_text("\n".join(parts))
     return path
 
@@ -469,7 +532,18 @@ for name in ("sync_poll", "async_poll", "sync_vote", "async_vote"):
         urls[name] = bool(reverse("views_demo:" + name))
     except NoReverseMatch:
         urls[name] = False
+from django.db import connection
+db = settings.DATABASES["default"]
+options = {
+    k: v for k, v in db.get("OPTIONS", {}).items() if k in ("pool", "init_command", "transaction_mode")
+}
+if connection.vendor == "postgresql":
+    version = "PostgreSQL " + ".".join(map(str, divmod(connection.pg_version, 10000)))
+else:
+    version = "SQLite " + connection.Database.sqlite_version
 print(json.dumps({
+    "database": {"vendor": connection.vendor, "version": version, "conn_max_age": db["CONN_MAX_AGE"],
+                 "options": options},
     "urls": urls,
     "seed_demo": "seed_demo" in get_commands(),
     "middleware": list(settings.MIDDLEWARE),
@@ -580,7 +654,7 @@ def measure(cell: Cell, server: Server, upstream: Server, duration: int, tmp: Pa
                 duration=duration,
                 timeout=timeout_for(cell),
                 script=script,
-                args=measure_args(cell),
+                args=measure_args(cell, server),
             )
         busy_after, total_after = procstat.machine_cpu_s()
         server_cpu = procstat.usage(server.session, count_fds=False).cpu_s - server_before
@@ -642,7 +716,7 @@ def run_cell(
             duration=plan.warmup,
             timeout=timeout_for(cell),
             script=lua_script(tmp, cell.scenario),
-            args=measure_args(cell),
+            args=measure_args(cell, server),
         )
         drain(server, record, "after warm-up")
     what = f"opening {cell.concurrency} connections over {duration} s" if cell.scenario == "c10k" else ""
@@ -652,11 +726,32 @@ def run_cell(
     return record
 
 
-def measure_args(cell: Cell) -> tuple:
-    if cell.scenario != "seed":
-        return ()
+def measure_args(cell: Cell, server: "Server") -> tuple:
     paths = BY_NAME[cell.contestant].paths
-    return (paths["poll"], paths["vote"], 1, *cell.think_ms)
+    if cell.scenario == "seed":
+        return (paths["poll"], paths["vote"], 1, *cell.think_ms)
+    if cell.scenario in WRITES:
+        token, choices = form_token(server.url + paths["poll"])
+        # One choice for every request: the contended write queues on that one row.
+        body = f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
+        return (token, body)
+    return ()
+
+
+# The scenarios that POST a form with wrk/write.lua.
+WRITES = ("locked", "checked")
+
+
+def form_token(url: str) -> tuple[str, list[str]]:
+    """GET the poll's form: the CSRF token its cookie sets, and its choices' ids."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        cookies = response.headers.get_all("Set-Cookie") or []
+        page = response.read().decode()
+    token = next((m.group(1) for c in cookies if (m := re.match(r"csrftoken=([^;]+)", c))), None)
+    choices = re.findall(r'name="choice"[^>]*value="(\d+)"', page)
+    if not token or not choices:
+        raise RuntimeError(f"{url} set no csrftoken cookie or listed no choice")
+    return token, choices
 
 
 def drain(server: Server, record: dict, when: str) -> None:
@@ -716,15 +811,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--servers", action="store_true", help="only the server comparison (docs/servers.md), about 6 minutes"
     )
+    parser.add_argument(
+        "--database",
+        action="store_true",
+        help="only the database path on SQLite, and on PostgreSQL when DATABASE_URL is set, about 6 minutes",
+    )
     parser.add_argument("--out", type=Path, help="where to write results (default bench/results/<time>)")
     parser.add_argument(
         "--only", nargs="*", default=[], help="run only the cells whose key contains one of these, e.g. c10k"
     )
     args = parser.parse_args(argv)
 
-    if args.quick and args.servers:
-        parser.error("--quick and --servers are two plans: pick one")
-    plan = quick_plan() if args.quick else servers_plan() if args.servers else full_plan()
+    if sum((args.quick, args.servers, args.database)) > 1:
+        parser.error("--quick, --servers and --database are plans: pick one")
+    plan = (
+        quick_plan()
+        if args.quick
+        else servers_plan()
+        if args.servers
+        else database_plan()
+        if args.database
+        else full_plan()
+    )
     if args.only:
         chosen = [c for c in plan.cells if any(part in c.key for part in args.only)]
         plan = dataclasses.replace(plan, cells=chosen)
@@ -744,6 +852,10 @@ def main(argv: list[str] | None = None) -> int:
     # A shell starting this in the background ignores SIGINT for it; Ctrl-C must still clean up.
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    # No server inherits DATABASE_URL: the cells say which database each server uses.
+    postgres_url = os.environ.pop("DATABASE_URL", None)
+    if any(cell.database == "postgresql" for cell in plan.cells) and not postgres_url:
+        parser.error("the plan has PostgreSQL cells but DATABASE_URL is not set")
     tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-"))
     results = {
         "schema": 1,
@@ -783,6 +895,8 @@ def main(argv: list[str] | None = None) -> int:
         upstream.start()
         upstream.wait_ready()
         base_env = django_env(tmp, upstream.url)
+        # Each database's servers get their own settings: SQLite's file, or PostgreSQL's URL.
+        database_env = {"sqlite": base_env, "postgresql": {**base_env, "DATABASE_URL": postgres_url or ""}}
 
         # The project as the contestants will see it, under each set of switches.
         project = probe_project(base_env)
@@ -790,10 +904,14 @@ def main(argv: list[str] | None = None) -> int:
         for contestant in CONTESTANTS:
             if contestant.django and contestant.env:
                 switches[contestant.name] = probe_project({**base_env, **contestant.env})
-        manage(base_env, "migrate", "--no-input", "--verbosity", "0")
+        databases = sorted({cell.database for cell in plan.cells}, key=["sqlite", "postgresql"].index)
         seeded = project["seed_demo"]
-        if seeded:
-            manage(base_env, "seed_demo")
+        results["databases"] = {}
+        for database in databases:
+            manage(database_env[database], "migrate", "--no-input", "--verbosity", "0")
+            if seeded:
+                manage(database_env[database], "seed_demo")
+            results["databases"][database] = probe_project(database_env[database])["database"]
         results["project"] = {
             "seed_urls": project["urls"],
             "seed_demo_command": seeded,
@@ -802,14 +920,16 @@ def main(argv: list[str] | None = None) -> int:
         }
 
         servers: dict[str, Server] = {}
-        needed = list(dict.fromkeys(cell.contestant for cell in plan.cells))
-        for name in needed:
+        needed = list(dict.fromkeys((cell.server, cell.contestant, cell.database) for cell in plan.cells))
+        for server_name, name, database in needed:
             contestant = BY_NAME[name]
-            env = {**base_env, **contestant.env}
-            server = Server(name, contestant.command, env, contestant.paths["hello"].format(), tmp)
+            env = {**database_env[database], **contestant.env}
+            server = Server(server_name, contestant.command, env, contestant.paths["hello"].format(), tmp)
             stack.callback(server.stop)
-            servers[name] = server
+            servers[server_name] = server
             server.start()
+            if name in results["contestants"]:
+                continue
             results["contestants"][name] = {
                 "label": contestant.label,
                 "command": " ".join(server.argv)
@@ -823,7 +943,7 @@ def main(argv: list[str] | None = None) -> int:
                 if contestant.django
                 else project["upstream_transport"],
             }
-        print("starting servers: " + ", ".join(needed), file=sys.stderr, flush=True)
+        print("starting servers: " + ", ".join(servers), file=sys.stderr, flush=True)
         for server in servers.values():
             server.wait_ready()
             procstat.wait_quiet(server.session)
@@ -834,7 +954,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, cell in enumerate(plan.cells):
             remaining = plan.cells[index:]
             started = time.monotonic()
-            server = servers[cell.contestant]
+            server = servers[cell.server]
             if cell.scenario == "seed":
                 applies, reason = seed_status(project, BY_NAME[cell.contestant])
                 if applies and not seeded:
@@ -867,8 +987,9 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-        for name, server in servers.items():
-            results["contestants"][name]["starts"] = server.starts
+        for server_name, server in servers.items():
+            contestant = results["contestants"][server_name.split("@")[0]]
+            contestant.setdefault("starts", {})[server.name] = server.starts
 
     results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     results["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]

@@ -8,9 +8,11 @@ import time
 
 import pytest
 import pytest_asyncio
+from django.core.management import call_command
 
 from bench import hold, procstat, report, run
 from bench.contestants import BY_NAME, OTHER_SERVERS, WHICH_SERVER
+from views_demo.models import Question
 
 
 @pytest.fixture
@@ -188,9 +190,58 @@ def test_seed_cells_open_the_form_and_vote_on_the_contestants_own_views():
     sync = run.Cell("seed", "gunicorn-gthread", 10, think_ms=(50, 100))
     asynchronous = run.Cell("seed", "uvicorn-async", 10, think_ms=(50, 100))
     assert run.path_for(sync) == "/demo/sync_poll/?question=1"
-    assert run.measure_args(sync) == ("/demo/sync_poll/?question=1", "/demo/sync_vote/", 1, 50, 100)
+    assert run.measure_args(sync, None) == ("/demo/sync_poll/?question=1", "/demo/sync_vote/", 1, 50, 100)
     assert run.path_for(asynchronous) == "/demo/async_poll/?question=1"
-    assert run.measure_args(asynchronous)[1] == "/demo/async_vote/"
+    assert run.measure_args(asynchronous, None)[1] == "/demo/async_vote/"
+
+
+class LiveServer:
+    def __init__(self, url: str):
+        self.url = url
+
+
+def test_write_cells_post_one_choice_with_a_token_from_the_real_form(transactional_db, live_server, client):
+    """reads the token and a choice from the contestant's own poll form; the POST it builds is counted."""
+    call_command("seed_demo", verbosity=0)
+    sync = run.Cell("locked", "gunicorn-gthread", 10)
+    mixed = run.Cell("checked", "uvicorn-async", 10, delay_ms=100)
+    assert run.path_for(sync) == "/demo/sync_locked_vote/"
+    assert run.path_for(mixed) == "/demo/async_checked_vote/"
+    token, body = run.measure_args(sync, LiveServer(live_server.url))
+    first = Question.objects.get(pk=1).choice_set.order_by("id").first()
+    assert body == f"question=1&choice={first.pk}"
+    assert (
+        run.measure_args(mixed, LiveServer(live_server.url))[1] == f"question=1&choice={first.pk}&delay=100"
+    )
+    # What write.lua sends: the cookie, the same token in the header, the form.
+    client.cookies["csrftoken"] = token
+    response = client.post(
+        run.path_for(sync), body, content_type="application/x-www-form-urlencoded", HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["votes"] == first.votes + 1
+
+
+def test_plans_run_the_database_path_on_sqlite_and_on_postgresql_when_it_is_set(monkeypatch):
+    """gives every database scenario its sync and async contestants on each database, each its own server."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for plan in (run.full_plan(), run.quick_plan(), run.database_plan()):
+        assert {c.database for c in plan.cells} == {"sqlite"}
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:password@127.0.0.1:5432/name")
+    for plan in (run.full_plan(), run.quick_plan(), run.database_plan()):
+        assert len({c.key for c in plan.cells}) == len(plan.cells)
+        for database in ("sqlite", "postgresql"):
+            for scenario in run.DATABASE_SCENARIOS:
+                names = {c.contestant for c in plan.cells if (c.scenario, c.database) == (scenario, database)}
+                assert {"gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"} <= names, (
+                    plan.mode,
+                    scenario,
+                )
+        postgres = [c for c in plan.cells if c.database == "postgresql"]
+        assert {c.scenario for c in postgres} == set(run.DATABASE_SCENARIOS)
+        assert all(c.server == c.contestant + "@postgresql" for c in postgres)
+        # The seed on PostgreSQL has the sync workers beside gthread (target D1).
+        assert "gunicorn-sync" in {c.contestant for c in postgres if c.scenario == "seed"}
 
 
 def test_fanout_cells_know_which_views_call_one_after_another():
@@ -353,3 +404,53 @@ def test_which_server_table_gives_each_server_its_ratio_to_uvicorn():
     assert "| daphne-async | **none** | 500 (0.50) " + rest.format("50 (0.50)") in lines
     uvicorn_only = [c for c in cells if c["contestant"] == "uvicorn-async-stock"]
     assert report.which_server({"cells": uvicorn_only, "contestants": {}}) == []
+
+
+def database_cell(scenario: str, contestant: str, database: str, *, throughput: float, cpu: float) -> dict:
+    cell = complete_cell()
+    cell.update(scenario=scenario, contestant=contestant, database=database, throughput=throughput)
+    cell.update(cpu_ms_per_request=cpu, concurrency=200 if scenario == "seed" else 100)
+    cell.update(delay_ms=1000 if scenario == "checked" else 0)
+    cell.update(key=f"{scenario}/{contestant}/{database}", think_ms=[500, 1000])
+    return cell
+
+
+def test_database_path_names_each_database_and_says_whether_async_wins_ties_or_loses():
+    """computes each async twin's ratio to gthread on its own database, and the D targets from them."""
+    figures = {
+        # scenario, database: gthread, tuned, stock req/s
+        ("seed", "sqlite"): (200, 190, 150),
+        ("seed", "postgresql"): (200, 170, 230),
+        ("checked", "postgresql"): (90, 280, 260),
+    }
+    cells = []
+    for (scenario, database), speeds in figures.items():
+        for name, speed in zip(
+            ("gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"), speeds, strict=True
+        ):
+            cpu = 4.0 if name == "gunicorn-gthread" else 5.0 if name == "uvicorn-async" else 8.0
+            cells.append(database_cell(scenario, name, database, throughput=speed, cpu=cpu))
+    names = ("gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock")
+    results = {"cells": cells, "contestants": {name: {"label": name} for name in names}}
+    lines = report.database_path(results)
+    row = {tuple(line.split(" | ")[:2]): line for line in lines[2:]}
+    assert "| 0.95 | 0.75 | ties / loses: " in row[("| seed, 200 users", "SQLite")]
+    assert "| 0.85 | 1.15 | wins / loses: " in row[("| seed, 200 users", "PostgreSQL")]
+    assert "| 3.11 | 2.89 | wins: " in row[("| mixed, C=100, D=1.00 s", "PostgreSQL")]
+    assert "200, 4.0 ms" in row[("| seed, 200 users", "SQLite")]
+    targets = report.targets(results)
+    assert "| D2 seed on SQLite, tuned profile: async / gthread | 0.95 (>= 0.9), 0 errors | met |" in targets
+    assert (
+        "| D1 seed on PostgreSQL, tuned profile: async / gthread | 0.85 (>= 0.9), 0 errors | **not met** |"
+        in targets
+    )
+    assert (
+        "| D1 seed on PostgreSQL, stock profile: async / gthread | 1.15 (>= 0.9), 0 errors | reported |"
+        in targets
+    )
+    d3 = "| D3 seed on SQLite, tuned profile: CPU/request async / gthread | 1.25 (<= 1.2): "
+    assert d3 + "5.0 ms against 4.0 ms | **not met** |" in targets
+    # A run from before the database path (no "database" in its cells) reads as SQLite.
+    for cell in cells:
+        cell.pop("database")
+    assert report.find(results, "seed", "uvicorn-async")["throughput"] == 190

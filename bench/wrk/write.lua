@@ -1,0 +1,20 @@
+-- A write scenario: POST the same form to the URL, over and over. The CSRF token comes from
+-- a real GET of the poll's form, made by bench/run.py (form_token()) before the cell starts,
+-- so every request of the window is a write.
+-- Arguments: csrf token, form body (e.g. "question=1&choice=3").
+
+local write
+
+function init(args)
+  local token, body = args[1], args[2]
+  local headers = {
+    ["Cookie"] = "csrftoken=" .. token,
+    ["X-CSRFToken"] = token,
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+  }
+  write = wrk.format("POST", nil, headers, body)
+end
+
+function request()
+  return write
+end
