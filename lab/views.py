@@ -36,7 +36,7 @@ from django.views.decorators.http import require_POST
 from pygments.lexers import PythonLexer
 from pygments.token import STANDARD_TYPES
 
-from lab import looplag
+from lab import figures, looplag
 from lab import unhandled as unhandled_errors
 from lab.registry import BY_SLUG, DEMOS, Demo
 from views_demo import params, upstream
@@ -636,4 +636,5 @@ def naive_choices(request: HttpRequest) -> HttpResponse:
 
 def concepts(request: HttpRequest) -> HttpResponse:
     """Explain the ideas the pairs rely on: the event loop, ASGI, sync_to_async, when async helps."""
-    return render(request, "lab/concepts.html", {"first": DEMOS[0], "count": len(DEMOS)})
+    context = {"first": DEMOS[0], "count": len(DEMOS), "figures": figures.published()}
+    return render(request, "lab/concepts.html", context)

@@ -6,12 +6,14 @@ chromium runs it, driven by Playwright as in test_browser.py. Without either the
 tests are skipped with a reason, except under CI (the CI variable is set), where they fail.
 """
 
+import json
 import os
 import re
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from lab.registry import DEMOS
 from tests import servers
@@ -220,11 +222,52 @@ def test_the_header_links_the_concepts_and_names_the_profile(client, settings, p
         assert f'<span class="profile profile-{profile}">{shown}</span>' in header
 
 
-def test_the_concepts_page_cites_the_benchmark_run(client):
-    """The concepts page gives the run's date and says where async loses."""
+def figures_cell(scenario: str, contestant: str, throughput: float, **where) -> dict:
+    return {
+        "status": "ok",
+        "scenario": scenario,
+        "contestant": contestant,
+        "variant": "",
+        "concurrency": where.get("concurrency", 200),
+        "delay_ms": where.get("delay_ms", 0),
+        "database": where.get("database", "sqlite"),
+        "throughput": throughput,
+        "cpu_ms_per_request": 4.2,
+    }
+
+
+def test_the_concepts_page_gives_the_published_runs_figures_and_verdicts(client, settings, tmp_path):
+    """Every figure comes from results.json, and each async row says whether it won, tied or lost."""
+    settings.BENCHMARK_RESULTS = tmp_path / "results.json"
+    long_wait = {"concurrency": 1000, "delay_ms": 1000}
+    cells = [
+        figures_cell("upstream", "gunicorn-gthread", 87, **long_wait),
+        figures_cell("upstream", "uvicorn-async", 540, **long_wait),
+        figures_cell("upstream", "uvicorn-async-stock", 91, **long_wait),
+        figures_cell("seed", "gunicorn-gthread", 201, database="postgresql"),
+        figures_cell("seed", "uvicorn-async", 150, database="postgresql"),
+    ]
+    results = {"started": "2026-12-02T02:03:04+00:00", "machine": {"commit": "abc1234"}, "cells": cells}
+    settings.BENCHMARK_RESULTS.write_text(json.dumps(results))
+    page = " ".join(strip_tags(client.get(reverse("lab:concepts")).text.replace("<", " <")).split())
+    assert "run of 2026-12-02 02:03 UTC, commit abc1234" in page
+    assert "1,000 connections, each request waiting 1 s on the upstream" in page
+    assert "uvicorn, async views, tuned profile 540 4.2 ms async wins (6.21x)" in page
+    assert "uvicorn, async views, Django as it ships 91 4.2 ms async ties (1.05x)" in page
+    assert "200 users reading a poll and voting, on PostgreSQL" in page
+    assert "uvicorn, async views, tuned profile 150 4.2 ms async loses (0.75x)" in page
+    # Loads the run did not measure are left out, not shown empty.
+    assert "on SQLite" not in page
+    settings.BENCHMARK_RESULTS.unlink()
+    assert "No benchmark run is published here" in client.get(reverse("lab:concepts")).text
+
+
+def test_the_concepts_page_cites_the_published_run(client, settings):
+    """The page names the run docs/benchmark/results.json holds, and draws the event loop."""
+    results = json.loads(settings.BENCHMARK_RESULTS.read_text())
     page = client.get(reverse("lab:concepts")).text
-    assert "2026-12-01 12:47 UTC" in page
-    assert "async loses" in page
+    assert results["started"][:16].replace("T", " ") + " UTC" in page
+    assert "async loses" in page or "async ties" in page
     assert "<svg" in page
 
 
