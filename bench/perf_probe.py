@@ -16,6 +16,10 @@ Configurations are interleaved (A B A B ...) because the machine is shared and n
     python bench/perf_probe.py wrk --path '/demo/async_upstream/?delay=100' -c 100 -d 8 --repeat 3 \\
         --config 'httpx:UPSTREAM_TRANSPORT=httpx' --config 'aiohttp:UPSTREAM_TRANSPORT=aiohttp'
 
+    # The seed scenario in one process per configuration (WSGI sync twins, ASGI async twins
+    # on each profile): CPU per request of the poll form and the vote; DATABASE_URL for PostgreSQL
+    python bench/perf_probe.py seed --requests 400 --repeat 3
+
     # Hold N slow requests at once; report threads, RSS and open files of the server at peak
     python bench/perf_probe.py hold -n 10000 --delay 10000 --ramp 10 --upstream-workers 2 \\
         --config 'fast:workers=2,UPSTREAM_MAX_CONNECTIONS=6000'
@@ -344,6 +348,107 @@ def probe_hold(args) -> None:
     print(f"  statuses {dict(sorted(result['statuses'].items()))}")
 
 
+# The seed scenario in one process: CPU per request of the poll form and the vote (target D3)
+
+SEED_CONFIGS = {
+    # name: (how it is served, the profile)
+    "wsgi-sync": ("wsgi", "stock"),
+    "asgi-stock": ("asgi", "stock"),
+    "asgi-tuned": ("asgi", "tuned"),
+}
+SEED_CODE = """
+import asyncio, os, re, sys, time
+import httpx
+mode, requests = sys.argv[1], int(sys.argv[2])
+if mode == "wsgi":
+    from asyncdemo.wsgi import application
+else:
+    from asyncdemo.asgi import application
+prefix = "sync" if mode == "wsgi" else "async"
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+CHOICE = re.compile(r'name="choice" value="(\\d+)"')
+
+def form(page):
+    token = TOKEN.search(page).group(1)
+    return {"question": 1, "choice": CHOICE.search(page).group(1), "csrfmiddlewaretoken": token}
+
+def run_sync():
+    transport = httpx.WSGITransport(app=application)
+    with httpx.Client(transport=transport, base_url="http://127.0.0.1") as client:
+        def round_trip():
+            page = client.get(f"/demo/{prefix}_poll/?question=1").text
+            vote = client.post(f"/demo/{prefix}_vote/", data=form(page))
+            assert vote.status_code == 200, vote.text
+        for _ in range(30):
+            round_trip()
+        started = time.process_time()
+        for _ in range(requests // 2):
+            round_trip()
+        return time.process_time() - started
+
+async def run_async():
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        async def round_trip():
+            page = (await client.get(f"/demo/{prefix}_poll/?question=1")).text
+            vote = await client.post(f"/demo/{prefix}_vote/", data=form(page))
+            assert vote.status_code == 200, vote.text
+        for _ in range(30):
+            await round_trip()
+        started = time.process_time()
+        for _ in range(requests // 2):
+            await round_trip()
+        return time.process_time() - started
+
+cpu = run_sync() if mode == "wsgi" else asyncio.run(run_async())
+print(f"{cpu / (requests // 2 * 2) * 1000:.3f}")
+"""
+
+
+def probe_seed(args) -> None:
+    """The seed scenario's requests one after another, in one process per configuration.
+
+    No server and no load generator share the cores: this is the CPU the Django path itself
+    spends per request (the process's CPU time, client included, over GET form + POST vote).
+    """
+    with tempfile.TemporaryDirectory(prefix="asyncdemo-seed-") as tmp:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+            "DEBUG": "0",
+            "SECRET_KEY": "probe-only-secret-key-not-for-production-0123456789",
+            "HTTPS": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "SQLITE_PATH": str(Path(tmp) / "seed.sqlite3"),
+        }
+        for command in (["migrate", "--no-input", "--verbosity", "0"], ["seed_demo"]):
+            subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+        database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+        results: dict[str, list[float]] = {name: [] for name in args.configs}
+        for repeat in range(args.repeat):
+            for name in args.configs if repeat % 2 == 0 else reversed(args.configs):
+                mode, profile = SEED_CONFIGS[name]
+                out = subprocess.run(
+                    [sys.executable, "-c", SEED_CODE, mode, str(args.requests)],
+                    cwd=ROOT,
+                    env={**env, "ASYNCDEMO_PROFILE": profile},
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                ms = float(out.stdout.split()[-1])
+                results[name].append(ms)
+                print(f"{_stamp()} {database} {name}: {ms:.2f} ms CPU per request", flush=True)
+        base = statistics.median(results[args.configs[0]])
+        for name, values in results.items():
+            median = statistics.median(values)
+            print(
+                f"{database} {name}: median {median:.2f} ms ({min(values):.2f}-{max(values):.2f}), "
+                f"{median / base:.2f}x {args.configs[0]}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -380,6 +485,12 @@ def main() -> None:
     hold.add_argument("--config", default="fast:")
     hold.add_argument("--upstream-workers", type=int, default=1)
     hold.set_defaults(run=probe_hold)
+
+    seed = commands.add_parser("seed", help="CPU per request of the seed scenario, in one process")
+    seed.add_argument("--requests", type=int, default=400, help="measured per run: half forms, half votes")
+    seed.add_argument("--repeat", type=int, default=3)
+    seed.add_argument("--configs", nargs="+", default=list(SEED_CONFIGS), choices=list(SEED_CONFIGS))
+    seed.set_defaults(run=probe_seed)
 
     args = parser.parse_args()
     args.run(args)
