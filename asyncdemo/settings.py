@@ -149,6 +149,12 @@ else:
                 # Seconds a writer waits for the lock before "database is locked" (default 5).
                 "timeout": 20,
             },
+            # Seconds a thread keeps its SQLite connection for its next request. Opening one
+            # (Django's SQL functions, the PRAGMAs) and closing the last one (a WAL checkpoint)
+            # cost about 1 ms of CPU per request (docs/performance.md). Only where threads
+            # outlive requests: the tuned profile lends them, and gunicorn's live on. Django as
+            # it ships starts a thread per ASGI request, which would strand its connection.
+            "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", 60 if ASYNCDEMO_LEND_THREADS else 0)),
         }
     }
 

@@ -133,12 +133,10 @@ def django_server(options: dict[str, str], env: dict[str, str], upstream_url: st
 
 
 def migrate(sqlite: Path) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
-        cwd=ROOT,
-        env={**os.environ, "SQLITE_PATH": str(sqlite), "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"},
-        check=True,
-    )
+    """Create the tables and the demo polls, so the database views answer 200."""
+    env = {**os.environ, "SQLITE_PATH": str(sqlite), "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
+    for command in (["migrate", "--no-input", "--verbosity", "0"], ["seed_demo"]):
+        subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
 # wrk
@@ -351,10 +349,14 @@ def probe_hold(args) -> None:
 # The seed scenario in one process: CPU per request of the poll form and the vote (target D3)
 
 SEED_CONFIGS = {
-    # name: (how it is served, the profile)
-    "wsgi-sync": ("wsgi", "stock"),
-    "asgi-stock": ("asgi", "stock"),
-    "asgi-tuned": ("asgi", "tuned"),
+    # name: (how it is served, the environment beside the probe's own)
+    "wsgi-sync": ("wsgi", {"ASYNCDEMO_PROFILE": "stock"}),
+    "asgi-stock": ("asgi", {"ASYNCDEMO_PROFILE": "stock"}),
+    "asgi-tuned": ("asgi", {"ASYNCDEMO_PROFILE": "tuned"}),
+    # The tuned profile keeps SQLite connections on its threads; these open one per request.
+    "wsgi-tuned": ("wsgi", {"ASYNCDEMO_PROFILE": "tuned"}),
+    "wsgi-tuned-age0": ("wsgi", {"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}),
+    "asgi-tuned-age0": ("asgi", {"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}),
 }
 SEED_CODE = """
 import asyncio, os, re, sys, time
@@ -428,11 +430,11 @@ def probe_seed(args) -> None:
         results: dict[str, list[float]] = {name: [] for name in args.configs}
         for repeat in range(args.repeat):
             for name in args.configs if repeat % 2 == 0 else reversed(args.configs):
-                mode, profile = SEED_CONFIGS[name]
+                mode, extra = SEED_CONFIGS[name]
                 out = subprocess.run(
                     [sys.executable, "-c", SEED_CODE, mode, str(args.requests)],
                     cwd=ROOT,
-                    env={**env, "ASYNCDEMO_PROFILE": profile},
+                    env={**env, **extra},
                     capture_output=True,
                     text=True,
                     check=True,
@@ -489,7 +491,7 @@ def main() -> None:
     seed = commands.add_parser("seed", help="CPU per request of the seed scenario, in one process")
     seed.add_argument("--requests", type=int, default=400, help="measured per run: half forms, half votes")
     seed.add_argument("--repeat", type=int, default=3)
-    seed.add_argument("--configs", nargs="+", default=list(SEED_CONFIGS), choices=list(SEED_CONFIGS))
+    seed.add_argument("--configs", nargs="+", default=list(SEED_CONFIGS)[:3], choices=list(SEED_CONFIGS))
     seed.set_defaults(run=probe_seed)
 
     args = parser.parse_args()

@@ -25,3 +25,5 @@ match os.environ.get("BENCH_MIDDLEWARE"):
 
 if os.environ.get("BENCH_LEND_THREADS") == "0":
     ASYNCDEMO_LEND_THREADS = False
+    # A thread per request would strand a persistent connection in every thread.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -8,8 +8,11 @@ and slow sync views hold one each without making the async requests wait.
 
 import asyncio
 import itertools
+import os
 import queue
 import re
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import wait
@@ -169,3 +172,40 @@ async def test_slow_sync_views_do_not_hold_up_async_requests(tmp_path):
     # The async requests finished while the sync views were still waiting.
     assert fast_seconds < 1.4
     assert threads >= 4
+
+
+SETTING_OF = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.DATABASES['default']['CONN_MAX_AGE'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("env", "kept"),
+    [
+        ({"ASYNCDEMO_PROFILE": "stock"}, 0),
+        ({"ASYNCDEMO_PROFILE": "tuned"}, 60),
+        ({"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}, 0),
+        (
+            {
+                "ASYNCDEMO_PROFILE": "tuned",
+                "DJANGO_SETTINGS_MODULE": "bench.settings",
+                "BENCH_LEND_THREADS": "0",
+            },
+            0,
+        ),
+    ],
+)
+def test_sqlite_connections_persist_only_where_threads_outlive_requests(env, kept):
+    """The tuned profile's lent threads keep their SQLite connection; a thread per request keeps none."""
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_CONN_MAX_AGE")}
+    base.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
+    out = subprocess.run(
+        [sys.executable, "-c", SETTING_OF],
+        cwd=servers.ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(out.stdout.split()[-1]) == kept
