@@ -336,6 +336,11 @@ def database_label(results: dict, database: str) -> str:
     else:
         extra = f"{options.get('init_command', '')}, transaction_mode {options.get('transaction_mode', '-')}"
         extra += f", CONN_MAX_AGE {about['conn_max_age']}"
+        tuned = about.get("conn_max_age_tuned", about["conn_max_age"])
+        if tuned != about["conn_max_age"]:
+            extra += (
+                f" on the stock profile and {tuned} on the tuned one (every row here but uvicorn-async-stock)"
+            )
     return f"{about['version']} ({extra})"
 
 
@@ -387,12 +392,12 @@ def database_path(results: dict) -> list[str]:
                 ok = cell and gthread and gthread["throughput"]
                 ratios.append(cell["throughput"] / gthread["throughput"] if ok else None)
             row += [f"{r:.2f}" if r is not None else "-" for r in ratios]
-            known = [r for r in ratios if r is not None]
-            if known:
-                verdicts = sorted({verdict_of(r) for r in known}, key=["wins", "ties", "loses"].index)
-                row.append(" / ".join(verdicts) + ": " + DATABASE_WHY[scenario])
-            else:
-                row.append("-")
+            verdicts = [
+                f"{profile} {verdict_of(r)}"
+                for profile, r in zip(("tuned", "stock"), ratios, strict=True)
+                if r is not None
+            ]
+            row.append(", ".join(verdicts) + ": " + DATABASE_WHY[scenario] if verdicts else "-")
             lines.append("| " + " | ".join(row) + " |")
     return lines
 

@@ -45,6 +45,7 @@ from bench.contestants import (
     CONTESTANTS,
     OTHER_SERVERS,
     PROCESSES,
+    TUNED,
     VARIANTS,
     WHICH_SERVER,
     Contestant,
@@ -912,6 +913,9 @@ def main(argv: list[str] | None = None) -> int:
             if seeded:
                 manage(database_env[database], "seed_demo")
             results["databases"][database] = probe_project(database_env[database])["database"]
+            # The tuned profile keeps SQLite connections on its threads (asyncdemo/settings.py).
+            tuned = probe_project({**database_env[database], **TUNED})["database"]
+            results["databases"][database]["conn_max_age_tuned"] = tuned["conn_max_age"]
         results["project"] = {
             "seed_urls": project["urls"],
             "seed_demo_command": seeded,

@@ -434,9 +434,9 @@ def test_database_path_names_each_database_and_says_whether_async_wins_ties_or_l
     results = {"cells": cells, "contestants": {name: {"label": name} for name in names}}
     lines = report.database_path(results)
     row = {tuple(line.split(" | ")[:2]): line for line in lines[2:]}
-    assert "| 0.95 | 0.75 | ties / loses: " in row[("| seed, 200 users", "SQLite")]
-    assert "| 0.85 | 1.15 | wins / loses: " in row[("| seed, 200 users", "PostgreSQL")]
-    assert "| 3.11 | 2.89 | wins: " in row[("| mixed, C=100, D=1.00 s", "PostgreSQL")]
+    assert "| 0.95 | 0.75 | tuned ties, stock loses: " in row[("| seed, 200 users", "SQLite")]
+    assert "| 0.85 | 1.15 | tuned loses, stock wins: " in row[("| seed, 200 users", "PostgreSQL")]
+    assert "| 3.11 | 2.89 | tuned wins, stock wins: " in row[("| mixed, C=100, D=1.00 s", "PostgreSQL")]
     assert "200, 4.0 ms" in row[("| seed, 200 users", "SQLite")]
     targets = report.targets(results)
     assert "| D2 seed on SQLite, tuned profile: async / gthread | 0.95 (>= 0.9), 0 errors | met |" in targets
