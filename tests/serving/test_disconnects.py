@@ -66,3 +66,42 @@ def test_leaving_does_not_stop_the_sync_view(server):
     assert open_waits(url) == 1, "the sync view should still be waiting on its upstream call"
     assert servers.settles(lambda: open_waits(url), 0, timeout=3)
     assert httpx.get(url + reverse("views_demo:sync_hello"), timeout=5).status_code == 200
+
+
+def question_votes(url: str) -> int:
+    response = httpx.get(url + reverse("views_demo:sync_question"), params={"question": 1}, timeout=10)
+    return sum(choice["votes"] for choice in response.json()["result"]["choices"])
+
+
+@pytest.mark.parametrize(
+    ("name", "counts_the_leavers"), [("async_checked_vote", False), ("sync_checked_vote", True)]
+)
+def test_a_client_leaving_mid_vote_loses_no_answered_vote_and_counts_none_twice(
+    server, name, counts_the_leavers
+):
+    """Votes whose client hung up during the upstream wait: the async view is cancelled before it
+    writes, the sync view writes once after the wait; every answered vote is counted either way."""
+    url, _ = server
+    token = servers.csrf_token(url)
+    before = question_votes(url)
+    sent = {"left": 0, "answered": 0}
+    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+        for i in range(6):
+            leaves = i % 2 == 0
+            try:
+                response = client.post(
+                    reverse(f"views_demo:{name}"),
+                    data={"question": 1, "choice": 1, "delay": 600},
+                    timeout=0.2 if leaves else 10,
+                )
+            except httpx.ReadTimeout:
+                sent["left"] += 1
+            else:
+                assert response.status_code == 200, response.text
+                sent["answered"] += 1
+    assert sent == {"left": 3, "answered": 3}
+    expected = before + sent["answered"] + (sent["left"] if counts_the_leavers else 0)
+    # The sync view's last leaver writes up to 600 ms after its client left; then nothing changes.
+    assert servers.settles(lambda: question_votes(url), expected, timeout=5)
+    time.sleep(1)
+    assert question_votes(url) == expected
