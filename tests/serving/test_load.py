@@ -32,8 +32,8 @@ FANOUTS = [
 
 
 def plan_requests(choices: list[int]) -> list[tuple[str, str, dict]]:
-    """A shuffled mix: 40% votes over every vote view, 30% reads, 30% upstream fan-outs."""
-    votes = BY_SLUG["vote"].view_names
+    """A shuffled mix: 40% votes over every vote view (locked ones too), 30% reads, 30% upstream fan-outs."""
+    votes = [*BY_SLUG["vote"].view_names, *BY_SLUG["locked_vote"].view_names]
     plan = []
     for i in range(REQUESTS):
         kind = i % 10
