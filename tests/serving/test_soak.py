@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +35,9 @@ SETTLE_SECONDS = 6
 
 
 def wrk(url: str, seconds: int) -> dict[str, int]:
-    script = servers.ROOT / "tests" / "soak.lua"
+    script = Path(__file__).with_name("soak.lua")
+    # wrk runs without a script it cannot open, and would load only the URL it was given.
+    assert script.is_file(), script
     command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
