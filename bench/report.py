@@ -50,6 +50,11 @@ def database_of(cell: dict) -> str:
     return cell.get("database", "sqlite")
 
 
+def databases_in(cells: list[dict]) -> list[str]:
+    """The databases these cells used, SQLite first."""
+    return [d for d in DATABASE_NAMES if any(database_of(c) == d for c in cells)]
+
+
 def find(
     results: dict, scenario: str, contestant: str, variant: str = "", database: str = "sqlite", **where
 ) -> dict | None:
@@ -365,7 +370,7 @@ def database_path(results: dict) -> list[str]:
     cells = [c for c in results["cells"] if c["scenario"] in DATABASE_WHY and c["status"] == "ok"]
     if not cells:
         return []
-    databases = [d for d in DATABASE_NAMES if any(database_of(c) == d for c in cells)]
+    databases = databases_in(cells)
     names = [n for n in DATABASE_COLUMNS if n in results["contestants"]]
     lines = [
         "| scenario | database | "
@@ -626,7 +631,7 @@ def markdown(results: dict) -> str:
         ]
     database_lines = database_path(results)
     if database_lines:
-        databases = sorted({database_of(c) for c in results["cells"] if c["scenario"] in DATABASE_WHY})
+        databases = databases_in([c for c in results["cells"] if c["scenario"] in DATABASE_WHY])
         out += [
             "## The database path",
             "",
@@ -662,7 +667,7 @@ def markdown(results: dict) -> str:
     upstream_cells = ok_cells(results, "upstream")
     points = sorted({(c["delay_ms"], c["concurrency"]) for c in upstream_cells})
     fan_points = sorted({c["concurrency"] for c in ok_cells(results, "fanout")})
-    databases = [d for d in DATABASE_NAMES if any(database_of(c) == d for c in results["cells"])]
+    databases = databases_in(results["cells"])
     sections = [
         ("hello", [None]),
         ("upstream", points),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bench.report import DATABASE_NAMES, DATABASE_WHY, database_of, verdict_of
+from bench.report import DATABASE_NAMES, DATABASE_WHY, databases_in, find, verdict_of
 
 
 @dataclass(frozen=True)
@@ -60,25 +60,14 @@ def loads(databases: list[str]) -> list[Load]:
     return shown
 
 
-def cell_for(results: dict, load: Load, contestant: str) -> dict | None:
-    for cell in results["cells"]:
-        if (
-            cell.get("status") == "ok"
-            and cell["scenario"] == load.scenario
-            and cell["contestant"] == contestant
-            and not cell.get("variant")
-            and not cell.get("round")
-            and database_of(cell) == load.database
-            and (load.concurrency is None or cell["concurrency"] == load.concurrency)
-            and (load.delay_ms is None or cell["delay_ms"] == load.delay_ms)
-        ):
-            return cell
-    return None
-
-
 def group(results: dict, load: Load) -> dict | None:
     """One load's rows: each server's req/s and CPU per request, and each async row's verdict."""
-    cells = {name: cell_for(results, load, name) for name in load.contestants}
+    where = {
+        k: v for k, v in (("concurrency", load.concurrency), ("delay_ms", load.delay_ms)) if v is not None
+    }
+    cells = {
+        name: find(results, load.scenario, name, database=load.database, **where) for name in load.contestants
+    }
     threads = cells.get("gunicorn-gthread")
     rows = []
     for name, cell in cells.items():
@@ -106,7 +95,7 @@ def published() -> dict | None:
         return None
     if not isinstance(results, dict) or "cells" not in results:
         return None
-    databases = [d for d in DATABASE_NAMES if any(database_of(c) == d for c in results["cells"])]
+    databases = databases_in(results["cells"])
     groups = [g for load in loads(databases) if (g := group(results, load))]
     started = results.get("started", "")
     return {
