@@ -13,21 +13,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
 django_application = get_asgi_application()
 
-from django.conf import settings  # noqa: E402
-
 import slow_upstream  # noqa: E402
 from asyncdemo.lifespan import with_lifespan  # noqa: E402
 from asyncdemo.static import SafeASGIStaticFilesHandler  # noqa: E402
 
-request_threads = None
-if settings.ASYNCDEMO_LEND_THREADS:
-    from tuned.asgi import lend_threads
-    from tuned.threads import ThreadPool
-
-    request_threads = ThreadPool()
-    django_application = lend_threads(django_application, request_threads)
-
 application = with_lifespan(
     slow_upstream.mount("/upstream", slow_upstream.app, SafeASGIStaticFilesHandler(django_application)),
-    request_threads,
 )

@@ -2,8 +2,7 @@
 The ASGI lifespan, which Django's ASGIHandler does not answer: open the async views' shared
 upstream client at startup, close it and the sync twins' client at shutdown.
 
-It also starts the lab's watchers (loop lag, the loop's unhandled errors) and ends the tuned
-profile's idle threads.
+It also starts the lab's watchers (loop lag, the loop's unhandled errors).
 
 A server that sends no lifespan (daphne, `uvicorn --lifespan off`) still works: each loop
 then gets clients.aget_client()'s client without keep-alive. The first request says so, once
@@ -26,7 +25,7 @@ NO_LIFESPAN = (
 )
 
 
-def with_lifespan(app, request_threads=None):
+def with_lifespan(app):
     """Wrap an ASGI app so lifespan events open and close the upstream clients."""
 
     started: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()  # loops the lifespan opened
@@ -53,8 +52,6 @@ def with_lifespan(app, request_threads=None):
                 await looplag.stop()
                 await clients.aclose_client()
                 await sync_to_async(clients.close_client)()
-                if request_threads is not None:
-                    request_threads.close_idle()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

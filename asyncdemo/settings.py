@@ -59,15 +59,9 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Which runtime serves the project. `stock`: Django as it ships, its own middleware classes
-# and asgiref's thread per request. `tuned`: the measured fixes for Django's async overheads
-# in tuned/ (docs/tuned.md has what each buys and costs): middleware whose hooks run inline
-# unless they do I/O, and threads lent to each request per call.
-ASYNCDEMO_PROFILE = os.environ.get("ASYNCDEMO_PROFILE", "stock")
-if ASYNCDEMO_PROFILE not in {"stock", "tuned"}:
-    raise SystemExit(f"ASYNCDEMO_PROFILE must be 'stock' or 'tuned', not {ASYNCDEMO_PROFILE!r}.")
-
-DJANGO_MIDDLEWARE = [
+MIDDLEWARE = [
+    # First, so that its time covers every other middleware too.
+    "lab.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -75,21 +69,8 @@ DJANGO_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
-# The same classes, subclassed so that their hooks skip the thread hop (tuned/middleware.py).
-TUNED_MIDDLEWARE = [f"tuned.middleware.{path.rsplit('.', 1)[1]}" for path in DJANGO_MIDDLEWARE]
-MIDDLEWARE = [
-    # First, so that its time covers every other middleware too.
-    "lab.middleware.ServerTimingMiddleware",
-    *(TUNED_MIDDLEWARE if ASYNCDEMO_PROFILE == "tuned" else DJANGO_MIDDLEWARE),
     "views_demo.errors.DemoErrorMiddleware",
 ]
-if ASYNCDEMO_PROFILE == "tuned":
-    # Django finds its security, clickjacking and CSRF middleware by dotted path and would
-    # call the tuned subclasses missing; tuned/checks.py runs those checks on them instead.
-    SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
-# Lend each ASGI request's sync code threads from a pool, per call (tuned/threads.py).
-ASYNCDEMO_LEND_THREADS = ASYNCDEMO_PROFILE == "tuned"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -101,7 +82,6 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "views_demo",
     "lab",
-    *(["tuned"] if ASYNCDEMO_PROFILE == "tuned" else []),
 ]
 
 # The benchmark run the lab's naive-choices page shows: the one published beside the docs
@@ -149,12 +129,9 @@ else:
                 # Seconds a writer waits for the lock before "database is locked" (default 5).
                 "timeout": 20,
             },
-            # Seconds a thread keeps its SQLite connection for its next request. Opening one
-            # (Django's SQL functions, the PRAGMAs) and closing the last one (a WAL checkpoint)
-            # cost about 1 ms of CPU per request (docs/performance.md). Only where threads
-            # outlive requests: the tuned profile lends them, and gunicorn's live on. Django as
+            # Seconds a thread keeps its SQLite connection for its next request. 0: Django as
             # it ships starts a thread per ASGI request, which would strand its connection.
-            "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", 60 if ASYNCDEMO_LEND_THREADS else 0)),
+            "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", "0")),
         }
     }
 

@@ -1,21 +1,22 @@
 """
-The benchmark's settings: the project's, plus two knobs that take the tuned profile apart so
-each of its fixes is measured alone. They are for bench/contestants.py only; a reader picks a
-profile (ASYNCDEMO_PROFILE) instead.
+The benchmark's settings: the tuned profile's (tuned/settings.py), plus two knobs that take it
+apart so each of its fixes is measured alone. They are for bench/contestants.py only; a reader
+picks a settings module (asyncdemo.settings or tuned.settings) instead.
 
     BENCH_MIDDLEWARE=django   Django's own middleware classes
     BENCH_MIDDLEWARE=none     no middleware at all (only to measure what it costs)
-    BENCH_LEND_THREADS=0      Django's thread per request
+    BENCH_LEND_THREADS=0      Django's thread per request: serve asyncdemo.asgi:application
 """
 
 import os
 
-from asyncdemo.settings import *  # noqa: F403
-from asyncdemo.settings import DJANGO_MIDDLEWARE, MIDDLEWARE
+from asyncdemo import settings as base
+from tuned.settings import *  # noqa: F403
+from tuned.settings import DATABASES
 
 match os.environ.get("BENCH_MIDDLEWARE"):
     case "django":
-        MIDDLEWARE = [MIDDLEWARE[0], *DJANGO_MIDDLEWARE, MIDDLEWARE[-1]]
+        MIDDLEWARE = base.MIDDLEWARE
     case "none":
         MIDDLEWARE = []
     case None:
@@ -24,6 +25,7 @@ match os.environ.get("BENCH_MIDDLEWARE"):
         raise SystemExit(f"BENCH_MIDDLEWARE must be 'django' or 'none', not {other!r}.")
 
 if os.environ.get("BENCH_LEND_THREADS") == "0":
-    ASYNCDEMO_LEND_THREADS = False
+    # The project's ASGI entry, without the tuned one's lent threads.
+    ASGI_APPLICATION = "asyncdemo.asgi.application"
     # A thread per request would strand a persistent connection in every thread.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+    DATABASES = {**DATABASES, "default": {**DATABASES["default"], "CONN_MAX_AGE": 0}}

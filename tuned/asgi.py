@@ -1,25 +1,17 @@
-"""Wrap an ASGI application so each HTTP request's sync code runs on threads lent by a pool."""
+"""
+The tuned profile's ASGI entry: the project's application (asyncdemo/asgi.py) under
+tuned/settings.py, with each HTTP request's sync code run on threads lent by a pool.
 
-from asgiref.sync import ThreadSensitiveContext
+    uvicorn tuned.asgi:application
+"""
 
-from tuned.threads import ThreadPool
+import os
 
+# Before asyncdemo.asgi, whose own default is the stock settings.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tuned.settings")
 
-def lend_threads(app, pool: ThreadPool):
-    """Run each HTTP request's sync calls on threads lent by `pool` (tuned/threads.py).
+import asyncdemo.asgi
+from tuned.threads import ThreadPool, lend_threads
 
-    asgiref takes the executor through its public API, an outer ThreadSensitiveContext, which
-    Django's own inner context then uses.
-    """
-
-    async def app_with_lent_threads(scope, receive, send):
-        if scope["type"] != "http":
-            return await app(scope, receive, send)
-        executor = pool.executor()
-        try:
-            async with ThreadSensitiveContext(executor=executor):
-                return await app(scope, receive, send)
-        finally:
-            executor.end()
-
-    return app_with_lent_threads
+pool = ThreadPool()
+application = lend_threads(asyncdemo.asgi.application, pool)

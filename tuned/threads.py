@@ -16,6 +16,7 @@ import threading
 import weakref
 from concurrent.futures import Executor, Future
 
+from asgiref.sync import ThreadSensitiveContext
 from django.db import connections
 
 logger = logging.getLogger(__name__)
@@ -245,3 +246,36 @@ class RequestExecutor(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self.end()
+
+
+def lend_threads(app, pool: ThreadPool):
+    """Run each HTTP request's sync calls on threads lent by `pool`; end its idle threads at shutdown.
+
+    asgiref takes the executor through its public API, an outer ThreadSensitiveContext, which
+    Django's own inner context then uses.
+    """
+
+    async def app_with_lent_threads(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return await app(scope, receive, _closing_idle_threads(send, pool))
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        executor = pool.executor()
+        try:
+            async with ThreadSensitiveContext(executor=executor):
+                return await app(scope, receive, send)
+        finally:
+            executor.end()
+
+    return app_with_lent_threads
+
+
+def _closing_idle_threads(send, pool: ThreadPool):
+    """Wrap a lifespan's `send` so that the pool's idle threads end before shutdown completes."""
+
+    async def send_after_closing(message):
+        if message["type"] == "lifespan.shutdown.complete":
+            pool.close_idle()
+        await send(message)
+
+    return send_after_closing
