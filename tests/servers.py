@@ -197,3 +197,31 @@ def csrf_token(url: str) -> str:
     response = httpx.get(f"{url}/demo/sync_poll/", timeout=10)
     response.raise_for_status()
     return response.cookies["csrftoken"]
+
+
+@contextlib.contextmanager
+def running_in(
+    directory: Path, args: list[str], *, env: dict[str, str], probe: str | None
+) -> Iterator[subprocess.Popen]:
+    """Like running(), but in `directory` and with exactly `env`: nothing of this process's leaks in.
+
+    For a server that must not see this project: a stock project made by a test, say.
+    """
+    log_path = Path(tempfile.mkdtemp(prefix="asyncdemo-server-")) / "output.log"
+    with log_path.open("w") as output:
+        process = subprocess.Popen(args, cwd=directory, env=env, stdout=output, stderr=output)
+    process.log = log_path.read_text
+    try:
+        if probe is not None:
+            wait_until_up(probe, process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output = log_path.read_text()
+        process.log = lambda: output
+        shutil.rmtree(log_path.parent, ignore_errors=True)
