@@ -27,18 +27,21 @@ migrate: install
 	$(BIN)/python manage.py migrate --no-input --verbosity 0
 
 ## Serve the project over ASGI on http://$(HOST):$(PORT)/, with the demo polls and a task worker
-# ASYNCDEMO_PROFILE (stock, the default, or tuned) picks the runtime; see asyncdemo/settings.py.
+# Django as it ships: asyncdemo.settings and asyncdemo.asgi:application. DJANGO_SETTINGS_MODULE
+# and ASGI_APP pick another pair (run-tuned); manage.py's commands here use the same settings.
 # uvloop and httptools: what they buy is in docs/performance.md.
 # The worker runs the tasks the background-work pages enqueue; it stops when the server does.
+ASGI_APP ?= asyncdemo.asgi:application
+run: export DJANGO_SETTINGS_MODULE ?= asyncdemo.settings
 run: migrate
 	$(BIN)/python manage.py seed_demo --verbosity 0
 	$(BIN)/python manage.py db_worker --no-reload & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
-	$(BIN)/uvicorn asyncdemo.asgi:application --host $(HOST) --port $(PORT) --loop uvloop --http httptools
+	$(BIN)/uvicorn $(ASGI_APP) --host $(HOST) --port $(PORT) --loop uvloop --http httptools
 
-## The same, with the tuned profile (tuned/): Django's async overheads fixed, see docs/tuned.md
+## The same, with the tuned profile (tuned/settings.py, tuned/asgi.py): Django's async overheads fixed, see docs/tuned.md
 run-tuned:
-	$(MAKE) run ASYNCDEMO_PROFILE=tuned
+	$(MAKE) run DJANGO_SETTINGS_MODULE=tuned.settings ASGI_APP=tuned.asgi:application
 
 ## Create an admin user for /admin/ and the login-only pairs
 superuser: migrate

@@ -2,6 +2,7 @@
 
 import contextlib
 import gc
+import importlib
 import os
 import shutil
 import signal
@@ -143,11 +144,21 @@ def fresh_database(tmp_path: Path) -> Iterator[dict[str, str]]:
                 admin.execute(drop + sql.SQL(" WITH (FORCE)"))
 
 
+def asgi_app_of(settings_module: str) -> str:
+    """uvicorn's name for a settings module's ASGI_APPLICATION: "tuned.asgi:application"."""
+    module, _, name = importlib.import_module(settings_module).ASGI_APPLICATION.rpartition(".")
+    return f"{module}:{name}"
+
+
 @contextlib.contextmanager
 def uvicorn_server(
     tmp_path: Path, env: dict[str, str] | None = None, options: tuple[str, ...] = (), *, worker: bool = False
 ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run `uvicorn asyncdemo.asgi:application` on a free port with a fresh, seeded database.
+    """Run uvicorn on a free port with a fresh, seeded database.
+
+    It serves the settings module the tests run under (asyncdemo.settings, or tuned.settings
+    under `DJANGO_SETTINGS_MODULE=tuned.settings make test`) with that module's ASGI_APPLICATION,
+    unless `env` names another DJANGO_SETTINGS_MODULE: then that module's ASGI_APPLICATION.
 
     With `worker`, a task worker (`manage.py db_worker`) runs beside it on the same database;
     the server process's `worker` attribute is that process.
@@ -158,9 +169,11 @@ def uvicorn_server(
         env = {
             **database,
             "UPSTREAM_URL": f"{url}/upstream",
-            "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+            # What the tests run under: pytest-django sets it from pyproject.toml if unset.
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "asyncdemo.settings"),
             **(env or {}),
         }
+        app = asgi_app_of(env["DJANGO_SETTINGS_MODULE"])
         for command in (["migrate", "--no-input"], ["seed_demo"]):
             subprocess.run(
                 [sys.executable, "manage.py", *command, "--verbosity", "0"],
@@ -169,7 +182,7 @@ def uvicorn_server(
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
-        args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port), *options]
+        args = [sys.executable, "-m", "uvicorn", app, "--port", str(port), *options]
         with running(args, probe=f"{url}/demo/sync_hello/", env=env) as process:
             if not worker:
                 yield url, process

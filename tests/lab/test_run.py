@@ -79,7 +79,7 @@ def server(tmp_path_factory):
     # whatever profile the suite runs: the thread counts and what a sync stream does after its
     # client left are what these pages show of Django's own thread per request; the tuned
     # profile's pool keeps idle threads around, so its counts tell another story.
-    env = {"ASYNCDEMO_PROFILE": "stock"}
+    env = {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
     with servers.uvicorn_server(tmp_path_factory.mktemp("run"), env=env, worker=True) as (url, _):
         yield url
 

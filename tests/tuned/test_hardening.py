@@ -179,7 +179,7 @@ def test_a_forked_child_runs_calls_on_fresh_threads(pool):
 
 def test_a_client_leaving_mid_transaction_does_not_break_later_requests(tmp_path):
     """Answers 200 to the 8 plain database requests after clients leave mid-transaction."""
-    env = {"ASYNCDEMO_PROFILE": "tuned", "DJANGO_SETTINGS_MODULE": "tests.tuned.hardening_settings"}
+    env = {"DJANGO_SETTINGS_MODULE": "tests.tuned.hardening_settings"}
     with servers.uvicorn_server(tmp_path, env=env) as (url, process):
         with httpx.Client(timeout=5) as client:
             for _ in range(2):

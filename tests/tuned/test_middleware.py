@@ -18,7 +18,6 @@ from django.utils.module_loading import import_string
 
 from tuned import middleware as middleware_fast
 
-ERRORS = "views_demo.errors.DemoErrorMiddleware"
 TIMING = "lab.middleware.ServerTimingMiddleware"
 DJANGO = [
     "django.middleware.security.SecurityMiddleware",
@@ -29,8 +28,8 @@ DJANGO = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-STOCK = [TIMING, *DJANGO, ERRORS]
-FAST = [TIMING, *(f"tuned.middleware.{path.rsplit('.', 1)[1]}" for path in DJANGO), ERRORS]
+STOCK = [TIMING, *DJANGO]
+FAST = [TIMING, *(f"tuned.middleware.{path.rsplit('.', 1)[1]}" for path in DJANGO)]
 
 # Sessions and users are written from the middleware's thread, outside the test's
 # transaction, so these tests need real commits.
@@ -193,32 +192,28 @@ def test_fast_classes_are_djangos_classes():
         assert issubclass(import_string(fast_path), import_string(stock_path))
 
 
-def settings_of(profile: str | None, code: str) -> subprocess.CompletedProcess:
-    """Run `code` with the project's settings under ASYNCDEMO_PROFILE=`profile` (None: unset)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
-    env.pop("ASYNCDEMO_PROFILE", None)
-    if profile is not None:
-        env["ASYNCDEMO_PROFILE"] = profile
+def settings_of(module: str, code: str) -> subprocess.CompletedProcess:
+    """Run `code` with DJANGO_SETTINGS_MODULE=`module`."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": module}
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize(
-    ("profile", "expected", "lends_threads"),
-    [(None, STOCK, False), ("stock", STOCK, False), ("tuned", FAST, True)],
+    ("module", "expected", "tuned_app", "asgi_application"),
+    [
+        ("asyncdemo.settings", STOCK, False, "asyncdemo.asgi.application"),
+        ("tuned.settings", FAST, True, "tuned.asgi.application"),
+    ],
 )
-def test_asyncdemo_profile_chooses_the_stack(profile, expected, lends_threads):
-    """Django's own middleware and thread per request by default; ASYNCDEMO_PROFILE=tuned the tuned layer."""
+def test_the_settings_module_chooses_the_stack(module, expected, tuned_app, asgi_application):
+    """Django's own middleware and thread per request in asyncdemo.settings; tuned.settings the tuned layer.
+
+    tuned.asgi.application is the entry that lends threads to each request.
+    """
     code = (
-        "from django.conf import settings; import json; "
-        "print(json.dumps([settings.MIDDLEWARE, settings.ASYNCDEMO_LEND_THREADS]))"
+        "from django.conf import settings; import json; print(json.dumps("
+        "[settings.MIDDLEWARE, 'tuned' in settings.INSTALLED_APPS, settings.ASGI_APPLICATION]))"
     )
-    result = settings_of(profile, code)
+    result = settings_of(module, code)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [expected, lends_threads]
-
-
-def test_unknown_profile_is_refused_in_one_line():
-    """Any other ASYNCDEMO_PROFILE stops the project at start-up with a one-line message."""
-    result = settings_of("turbo", "from django.conf import settings; settings.MIDDLEWARE")
-    assert result.returncode != 0
-    assert result.stderr == "ASYNCDEMO_PROFILE must be 'stock' or 'tuned', not 'turbo'.\n"
+    assert json.loads(result.stdout) == [expected, tuned_app, asgi_application]

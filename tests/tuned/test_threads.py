@@ -136,13 +136,13 @@ async def peak_threads_while_waiting(url: str, pid: int) -> tuple[int, list[int]
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("profile", "many"), [("stock", True), ("tuned", False)])
-async def test_threads_held_by_waiting_async_requests(tmp_path, profile, many):
+@pytest.mark.parametrize(("module", "many"), [("asyncdemo.settings", True), ("tuned.settings", False)])
+async def test_threads_held_by_waiting_async_requests(tmp_path, module, many):
     """Django holds a thread per waiting request; with the pool, waiting holds none.
 
     A burst of arrivals borrows a few threads at once; the pool keeps at most 32 of them.
     """
-    with servers.uvicorn_server(tmp_path, env={"ASYNCDEMO_PROFILE": profile}) as (url, process):
+    with servers.uvicorn_server(tmp_path, env={"DJANGO_SETTINGS_MODULE": module}) as (url, process):
         idle = threads_of(process.pid)
         threads, statuses = await peak_threads_while_waiting(url, process.pid)
     assert statuses == [200] * IN_FLIGHT
@@ -183,23 +183,16 @@ SETTING_OF = (
 @pytest.mark.parametrize(
     ("env", "kept"),
     [
-        ({"ASYNCDEMO_PROFILE": "stock"}, 0),
-        ({"ASYNCDEMO_PROFILE": "tuned"}, 60),
-        ({"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}, 0),
-        (
-            {
-                "ASYNCDEMO_PROFILE": "tuned",
-                "DJANGO_SETTINGS_MODULE": "bench.settings",
-                "BENCH_LEND_THREADS": "0",
-            },
-            0,
-        ),
+        ({"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}, 0),
+        ({"DJANGO_SETTINGS_MODULE": "tuned.settings"}, 60),
+        ({"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}, 0),
+        ({"DJANGO_SETTINGS_MODULE": "bench.settings"}, 60),
+        ({"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_LEND_THREADS": "0"}, 0),
     ],
 )
 def test_sqlite_connections_persist_only_where_threads_outlive_requests(env, kept):
     """The tuned profile's lent threads keep their SQLite connection; a thread per request keeps none."""
     base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_CONN_MAX_AGE")}
-    base.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
     out = subprocess.run(
         [sys.executable, "-c", SETTING_OF],
         cwd=servers.ROOT,
