@@ -1,22 +1,22 @@
 """
-ASGI config for asyncdemo: Django's application, plus the lifespan that opens and closes the
-async views' upstream client, the slow upstream at /upstream and the static files.
+ASGI config for asyncdemo: Django's application, with the lifespan that opens and closes the
+async views' shared upstream client (views_demo/lifespan.py).
 
     uvicorn asyncdemo.asgi:application
 """
 
 import os
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
+
+from views_demo.lifespan import with_lifespan
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
 
-django_application = get_asgi_application()
+application = get_asgi_application()
+if settings.DEBUG:
+    from asyncdemo import development
 
-import slow_upstream  # noqa: E402
-from asyncdemo.lifespan import with_lifespan  # noqa: E402
-from asyncdemo.static import SafeASGIStaticFilesHandler  # noqa: E402
-
-application = with_lifespan(
-    slow_upstream.mount("/upstream", slow_upstream.app, SafeASGIStaticFilesHandler(django_application)),
-)
+    application = development.asgi(application)
+application = with_lifespan(application)

@@ -22,13 +22,11 @@ def database_from_url(url: str) -> dict:
     """Return the DATABASES entry for postgres://user:password@host:port/name?option=value."""
     if urlsplit(url).scheme not in {"postgres", "postgresql"}:
         raise ImproperlyConfigured(f"DATABASE_URL must start with postgres://, not {urlsplit(url).scheme}://")
-    # Under ASGI a request's sync code runs in a thread of its own, and Django keeps a
-    # connection per thread: persistent connections would pile up in threads that never come
-    # back. Django's docs say to turn them off under ASGI and pool instead (its pool refuses
-    # to start otherwise). Anything after `?` (sslmode=require, ...) goes to psycopg as is.
+    # Under ASGI each request's sync code runs in a thread of its own and Django keeps a
+    # connection per thread: persistent ones would pile up. Django's docs say to pool instead
+    # (its pool refuses CONN_MAX_AGE). Options after `?` (sslmode=...) go to psycopg as is.
     entry = dj_database_url.parse(url, conn_max_age=0)
-    # psycopg_pool's connections, shared by all threads; closing a connection at the end of
-    # a request gives it back. A request waits up to `timeout` seconds for one.
+    # psycopg_pool's connections, shared by all threads; a request waits `timeout` s for one.
     pool = {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")), "timeout": 20}
     entry["OPTIONS"] = {**entry.get("OPTIONS", {}), "pool": pool}
     return entry
@@ -46,8 +44,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
-# HTTPS-only protections, on whenever DEBUG is off. HTTPS=0 turns them off for a plain-HTTP
-# server on loopback (the benchmark); never in production.
+# HTTPS-only protections, on whenever DEBUG is off; HTTPS=0 only for plain HTTP on loopback.
 HTTPS = env_bool("HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
@@ -59,19 +56,6 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-MIDDLEWARE = [
-    # First, so that its time covers every other middleware too.
-    "lab.middleware.ServerTimingMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "views_demo.errors.DemoErrorMiddleware",
-]
-
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -81,12 +65,21 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "views_demo",
+    # The lab: this line, its middleware, its context processor and its URL include. Take
+    # them out and the project serves the lesson alone.
     "lab",
 ]
 
-# The benchmark run the lab's naive-choices page shows: the one published beside the docs
-# (`make bench` writes each new run to bench/results/<time>/).
-BENCHMARK_RESULTS = BASE_DIR / "docs" / "benchmark" / "results.json"
+MIDDLEWARE = [
+    "lab.middleware.ServerTimingMiddleware",  # first, so its time covers every other middleware
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 
 ROOT_URLCONF = "asyncdemo.urls"
 
@@ -100,7 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "lab.views.server",
+                "lab.context_processors.server",
             ],
         },
     },
@@ -118,16 +111,13 @@ else:
             "NAME": os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"),
             # Many requests write at once (the vote views), each from a thread of its own.
             "OPTIONS": {
-                # WAL: readers go on while one writer writes, instead of waiting for it.
-                # synchronous=NORMAL: a commit waits for no fsync; safe in WAL mode, where a power
-                # cut may lose the last commits but never corrupts the file.
+                # WAL: readers go on while one writer writes; NORMAL: no fsync per commit (safe
+                # in WAL mode: a power cut may lose the last commits, never the file).
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                # atomic() begins with BEGIN IMMEDIATE, taking the write lock first. With the
-                # default DEFERRED, two transactions can both read and then both want to write;
-                # SQLite fails one at once with "database is locked", without waiting.
+                # BEGIN IMMEDIATE takes the write lock first; with DEFERRED, two transactions
+                # that both read and then both write fail one at once with "database is locked".
                 "transaction_mode": "IMMEDIATE",
-                # Seconds a writer waits for the lock before "database is locked" (default 5).
-                "timeout": 20,
+                "timeout": 20,  # seconds a writer waits for the lock (default 5)
             },
             # Seconds a thread keeps its SQLite connection for its next request. 0: Django as
             # it ships starts a thread per ASGI request, which would strand its connection.
@@ -159,9 +149,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "lab:index"
 LOGOUT_REDIRECT_URL = "lab:index"
 
-# One in-memory cache per process: enough for the cache pair on a laptop. Each uvicorn or
-# gunicorn worker process then has its own; to share one, point this at Redis
-# (django.core.cache.backends.redis.RedisCache) or Memcached.
+# One in-memory cache per process: each worker process has its own (Redis shares one).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "asyncdemo"}}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -176,26 +164,19 @@ LOGGING = {
     },
 }
 
-# Background work (views_demo/tasks.py): each enqueued task is a row in the database until
-# a worker, `python manage.py db_worker`, runs it and stores its result there.
+# Background work (views_demo/tasks.py): a row in the database until `manage.py db_worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-# The slow upstream the demo views call. The default is the simulator this same server
-# mounts at /upstream (asgi.py, wsgi.py); the benchmark points it at a separate process.
-# Views never take an outbound URL from the request: this setting is the only one.
+# The lesson's settings (views_demo/conf.py has each one's default and meaning). The upstream
+# is the simulator this server mounts at /upstream while DEBUG is on (asgi.py).
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8000/upstream")
-# Seconds before an upstream call gives up with 504; above the largest delay a demo accepts.
-UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "15"))
-# Connections each client may open to the upstream at once (the process-wide cap for the
-# sync twins, and for the async twins on each event loop); more calls wait their turn.
-UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200"))
-# The async client's transport (upstream.py): "aiohttp" (httpx's API over aiohttp's pool, a
-# tenth of the CPU per call under load) or "httpx" (httpx's own, to compare).
 UPSTREAM_TRANSPORT = os.environ.get("UPSTREAM_TRANSPORT", "aiohttp")
-# Seconds an idle upstream connection is kept for reuse; well below the upstream's own idle
-# timeout (uvicorn's 5 s for the in-process upstream), see clients.limits().
+UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "15"))
+UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200"))
 UPSTREAM_KEEPALIVE = float(os.environ.get("UPSTREAM_KEEPALIVE", "2"))
-# Upstream calls one fan-out request may have in flight at once; the rest queue.
 FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))
-# The largest upstream answer the views read, in bytes; a larger one gives 502.
 UPSTREAM_MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY", str(1024 * 1024)))
+# The lab counts each request's upstream calls for its Server-Timing header.
+UPSTREAM_TRANSPORT_WRAPPER = "lab.upstream_wait.timed"
+# The benchmark run the lab's pages show: the one published beside the docs.
+BENCHMARK_RESULTS = BASE_DIR / "docs" / "benchmark" / "results.json"

@@ -349,7 +349,7 @@ BY_NAME = {contestant.name: contestant for contestant in CONTESTANTS}
 OTHER_SERVERS = ["hypercorn-async", "daphne-async", "granian-async", "granian-wsgi"]
 WHICH_SERVER = ["gunicorn-gthread", "granian-wsgi", "uvicorn-async-stock", *OTHER_SERVERS[:3]]
 WHICH_SERVER_BASE = "uvicorn-async-stock"
-# What each sends the app (asyncdemo/lifespan.py): without lifespan.startup the async views'
+# What each sends the app (views_demo/lifespan.py): without lifespan.startup the async views'
 # upstream client keeps no idle connections. WSGI has no lifespan; gunicorn's and granian's
 # WSGI processes open the sync client on first use and never close it.
 LIFESPAN = {

@@ -229,11 +229,10 @@ def probe_wrk(args) -> None:
 async def _per_call_client() -> dict:
     # The pitfall: a new client for every call (what clients.aget_client() exists to avoid).
     import httpx
-
-    from views_demo import clients
+    from django.conf import settings
 
     async with httpx.AsyncClient() as client:
-        response = await client.get(clients.url("delay"), params={"ms": args_delay}, timeout=10)
+        response = await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": args_delay}, timeout=10)
     return response.json()
 
 

@@ -6,7 +6,8 @@ loop that is well under a millisecond; while an async view blocks (time.sleep, a
 HTTP call, sync ORM work) every other request on the loop waits, and so does this task,
 so the lag it reports is how long the whole server was frozen.
 
-The ASGI lifespan starts one monitor per event loop (asgi.py); /lab/loop-lag/ reports it.
+The lab middleware starts one monitor per event loop on its first request there
+(middleware.py); /lab/loop-lag/ reports it.
 Under WSGI there is no long-lived loop to watch, and the endpoint says so.
 """
 
@@ -77,7 +78,7 @@ async def stop() -> None:
 
 
 def current() -> LoopLagMonitor | None:
-    """Return the running loop's monitor, if the lifespan started one."""
+    """Return the running loop's monitor, if the lab middleware started one."""
     try:
         return _monitors.get(asyncio.get_running_loop())
     except RuntimeError:

@@ -4,9 +4,11 @@ Time every request, in both modes without a thread hop: a Server-Timing header a
     Server-Timing: app;dur=212.4, upstream;dur=201.3;desc="1 call"
 
 `app` is the time under this middleware; `upstream` how long at least one upstream call was in
-flight. The lab reads it, so the views carry no timing of their own (docs/lab.md).
+flight (upstream_wait.py). The lab reads it, so the views carry no timing of their own
+(docs/lab.md). On its first request on an event loop it also starts the lab's watchers there.
 """
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,14 +19,15 @@ from dataclasses import dataclass
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from views_demo import clients
+from lab import looplag, unhandled
+from lab.upstream_wait import UpstreamWait, measure_wait
 
 request_log = logging.getLogger("lab.requests")
 
 
 @dataclass
 class Timing:
-    wait: clients.UpstreamWait
+    wait: UpstreamWait
     elapsed: float = 0.0
 
     def header(self) -> str:
@@ -55,12 +58,20 @@ def log_request(request: HttpRequest, response: HttpResponseBase, timing: Timing
 def timed() -> Iterator[Timing]:
     """Time the block, and the upstream calls made inside it."""
     started = time.perf_counter()
-    with clients.measure_wait() as wait:
+    with measure_wait() as wait:
         timing = Timing(wait)
         try:
             yield timing
         finally:
             timing.elapsed = time.perf_counter() - started
+
+
+def watch_loop() -> None:
+    """Start the lab's watchers on the running loop, once: its lag and its unhandled errors."""
+    loop = asyncio.get_running_loop()
+    if loop not in unhandled.watched:
+        unhandled.keep_errors(loop)
+        looplag.start()
 
 
 class ServerTimingMiddleware:
@@ -85,6 +96,7 @@ class ServerTimingMiddleware:
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        watch_loop()
         with timed() as timing:
             response = await self.get_response(request)
         response["Server-Timing"] = timing.header()

@@ -151,7 +151,7 @@ DEMOS: list[Demo] = [
         params=(params.QUESTION,),
         sample={"question": 1},
         observe="Open either, vote, and get the new count as JSON from sync_vote or async_vote. Read "
-        "templates/views_demo/poll.html and views_demo/views/database.py.",
+        "views_demo/templates/views_demo/poll.html and views_demo/views/database.py.",
         renders="html",
     ),
     Demo(

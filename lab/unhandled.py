@@ -2,7 +2,7 @@
 Keep the event loop's unhandled errors ("Task exception was never retrieved", say) for the lab.
 
 They otherwise reach only the server's console; /lab/unhandled/ shows them on the lost-task page.
-The ASGI lifespan (asyncdemo/lifespan.py) starts keeping them on its loop.
+The lab middleware starts keeping them on each loop it serves a request on (middleware.py).
 """
 
 import asyncio

@@ -1,16 +1,22 @@
 """
-The errors a demo view may raise on purpose, and the middleware that answers them.
+The errors a view raises on purpose, and the decorator that answers them.
 
-Views raise; DemoErrorMiddleware answers with the status and a JSON reason. Both twins of
-a pair raise the same errors, so they fail the same way.
+Each view is wrapped in @json_errors: a DemoError becomes its status with a JSON reason, so a
+view answers its own failures in any project, with no middleware. Both twins of a pair raise
+the same errors, so they fail the same way.
 """
 
+import contextlib
+import functools
 import logging
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+import httpx
+from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from views_demo import conf
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +46,7 @@ class SyncOrmInAsync(DemoError):
 
     Only a labelled pitfall does this on purpose. It is a server-side bug, but it gets its own
     status, 501, and a JSON reason, so the demo's deliberate failure reads as a lesson and is
-    never mistaken for a crash: nothing in this project answers 500.
+    never mistaken for a crash.
     """
 
     status = 501
@@ -62,6 +68,61 @@ class UpstreamTimeout(UpstreamError):
     status = 504
 
 
+# The upstream's failures, as the errors above
+
+
+@contextlib.contextmanager
+def translate_errors():
+    """Turn httpx's exceptions into the 502/504 errors the views answer with."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout(
+            f"upstream did not answer within {conf.UPSTREAM_TIMEOUT:g} s ({type(exc).__name__})"
+        ) from exc
+    except httpx.ConnectError as exc:
+        raise UpstreamError(
+            f"upstream refused the connection ({exc}); is UPSTREAM_URL={conf.UPSTREAM_URL} right?"
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamError(f"upstream connection failed ({type(exc).__name__}: {exc})") from exc
+
+
+def check_status(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        raise UpstreamError(f"upstream answered {response.status_code}")
+
+
+# Answering them
+
+
+def as_demo_error(exception: Exception) -> DemoError | None:
+    """Return the DemoError an exception stands for, or None for a bug that should stay a 500."""
+    if isinstance(exception, DemoError):
+        return exception
+    if isinstance(exception, Http404):
+        # get_object_or_404() and its twin raise Http404: a demo answers it as JSON too.
+        return NotFound(str(exception))
+    if isinstance(exception, SynchronousOnlyOperation):
+        return SyncOrmInAsync(f"SynchronousOnlyOperation: {exception}")
+    if isinstance(exception, OperationalError):
+        # Overload or an outage, not a bug: SQLite's "database is locked" after the busy
+        # timeout, the pool's timeout waiting for a connection, a server that is down.
+        return DatabaseUnavailable(f"database unavailable: {exception}")
+    return None
+
+
+def error_response(request: HttpRequest, error: DemoError) -> JsonResponse:
+    """Answer a DemoError with its status and reason as JSON, and log the faults."""
+    if isinstance(error, UpstreamError):
+        logger.warning("upstream fault on %s: %s", request.path, error.reason)
+    elif isinstance(error, DatabaseUnavailable):
+        logger.warning("database fault on %s: %s", request.path, error.reason)
+    elif isinstance(error, SyncOrmInAsync):
+        logger.error("sync ORM call on the event loop in %s: %s", request.path, error.reason)
+    return JsonResponse({"error": error.reason, "status": error.status}, status=error.status)
+
+
 def explain_refused_method(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Give Django's empty 405 (from require_http_methods) a JSON reason."""
     if response.status_code != 405 or response.get("Content-Type", "").startswith("application/json"):
@@ -71,52 +132,40 @@ def explain_refused_method(request: HttpRequest, response: HttpResponse) -> Http
     return JsonResponse({"error": reason, "status": 405}, status=405, headers={"Allow": allowed})
 
 
+def json_errors(view):
+    """Answer the view's DemoErrors and refused methods as JSON; works on sync and async views."""
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return explain_refused_method(request, await view(request, *args, **kwargs))
+            except Exception as exc:
+                if (error := as_demo_error(exc)) is None:
+                    raise
+                return error_response(request, error)
+
+        return async_view
+
+    @functools.wraps(view)
+    def sync_view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return explain_refused_method(request, view(request, *args, **kwargs))
+        except Exception as exc:
+            if (error := as_demo_error(exc)) is None:
+                raise
+            return error_response(request, error)
+
+    return sync_view
+
+
+# The project's own 400 and CSRF failures, answered like the views' errors (asyncdemo/urls.py,
+# CSRF_FAILURE_VIEW in asyncdemo/settings.py). A project that copies the app may skip them.
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:
     """Answer Django's own 400s (an oversized body, a disallowed host) with a JSON reason."""
     return JsonResponse({"error": str(exception) or "bad request", "status": 400}, status=400)
-
-
-class DemoErrorMiddleware:
-    """Answer DemoError with its status and reason as JSON, and explain refused methods."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        # Declaring the mode Django chose lets it call this middleware without an adapter,
-        # so neither mode pays a thread hop here (django-htmx's middleware does the same).
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.async_mode:
-            return self.__acall__(request)
-        return explain_refused_method(request, self.get_response(request))
-
-    async def __acall__(self, request: HttpRequest):
-        return explain_refused_method(request, await self.get_response(request))
-
-    def process_exception(self, request: HttpRequest, exception: Exception):
-        if isinstance(exception, Http404) and request.resolver_match.namespace == "views_demo":
-            # get_object_or_404() and its twin raise Http404: a demo answers it as JSON too.
-            exception = NotFound(str(exception))
-        elif isinstance(exception, SynchronousOnlyOperation):
-            exception = SyncOrmInAsync(f"SynchronousOnlyOperation: {exception}")
-        elif isinstance(exception, OperationalError):
-            # Overload or an outage, not a bug: SQLite's "database is locked" after the busy
-            # timeout, the pool's timeout waiting for a connection, a server that is down.
-            exception = DatabaseUnavailable(f"database unavailable: {exception}")
-        if not isinstance(exception, DemoError):
-            return None
-        if isinstance(exception, UpstreamError):
-            logger.warning("upstream fault on %s: %s", request.path, exception.reason)
-        elif isinstance(exception, DatabaseUnavailable):
-            logger.warning("database fault on %s: %s", request.path, exception.reason)
-        elif isinstance(exception, SyncOrmInAsync):
-            logger.error("sync ORM call on the event loop in %s: %s", request.path, exception.reason)
-        return JsonResponse({"error": exception.reason, "status": exception.status}, status=exception.status)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

@@ -2,7 +2,7 @@
 Parameters the demos take, parsed and validated once for both twins.
 
 A GET view reads them from the query string, a POST view from its form fields. A bad value
-raises BadParameter, which DemoErrorMiddleware turns into a 400 with a JSON message, so the
+raises BadParameter, which @json_errors (errors.py) answers 400 with a JSON message, so the
 sync and the async view of a pair reject exactly the same input.
 """
 

@@ -7,15 +7,13 @@ iterator or an async one.
 """
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from django.conf import settings
 
-from views_demo import clients
+from views_demo import clients, conf
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +51,15 @@ def fanout(*, n: int, ms: int) -> list[dict]:
 
 def fanout_threaded(*, n: int, ms: int) -> list[dict]:
     """Call the upstream `n` times, at most FANOUT_CONCURRENCY at once, from a pool of threads."""
-    # Pool threads do not inherit the caller's context variables: hand each call a copy, so
-    # its wait is still counted (one copy per call, as a context can run in one thread at a time).
-    contexts = [contextvars.copy_context() for _ in range(n)]
-    with ThreadPoolExecutor(
-        max_workers=min(n, settings.FANOUT_CONCURRENCY), thread_name_prefix="fanout"
-    ) as pool:
-        return list(pool.map(lambda context: context.run(delay, ms=ms), contexts))
+    with ThreadPoolExecutor(max_workers=min(n, conf.FANOUT_CONCURRENCY), thread_name_prefix="fanout") as pool:
+        calls = [pool.submit(delay, ms=ms) for _ in range(n)]
+    return [call.result() for call in calls]
 
 
 async def afanout(*, n: int, ms: int) -> list[dict]:
     """Call the upstream `n` times, at most FANOUT_CONCURRENCY at once, on the event loop."""
     # The semaphore caps what one request may open; the client's pool caps the process.
-    slots = asyncio.Semaphore(settings.FANOUT_CONCURRENCY)
+    slots = asyncio.Semaphore(conf.FANOUT_CONCURRENCY)
 
     async def call() -> dict:
         async with slots:

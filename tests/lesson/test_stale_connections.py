@@ -1,4 +1,4 @@
-"""A GET whose pooled connection the upstream closed under it is sent once more (clients._get/_aget)."""
+"""A GET whose pooled connection the upstream closed under it is sent once more (hardening.send/asend)."""
 
 import asyncio
 

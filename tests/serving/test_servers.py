@@ -3,7 +3,7 @@ Every server docs/servers.md compares, started for real on 127.0.0.1: each answe
 sync views, stops on SIGTERM with exit code 0 within a few seconds, and does with the ASGI
 lifespan what the page says.
 
-The lifespan check: asyncdemo/lifespan.py warns ("no ASGI lifespan: ...") on the first request
+The lifespan check: views_demo/lifespan.py warns ("no ASGI lifespan: ...") on the first request
 of a process whose event loop saw no lifespan.startup. A server that sends the lifespan must
 not log it, and then its async views use the pooled client, whose aiohttp session prints
 "Unclosed client session" when the process ends without the lifespan's shutdown closing it
@@ -33,7 +33,7 @@ from tests import servers
 ASGI = "asyncdemo.asgi:application"
 WSGI = "asyncdemo.wsgi:application"
 STOP_WITHIN = 10  # seconds from SIGTERM to exit
-NO_LIFESPAN = "no ASGI lifespan:"  # the start of asyncdemo.lifespan.NO_LIFESPAN
+NO_LIFESPAN = "no ASGI lifespan:"  # the start of views_demo.lifespan.NO_LIFESPAN
 UNCLOSED = ("Unclosed client session", "Unclosed connector")
 QUESTIONS = ["/demo/sync_question/?question=1", "/demo/async_question/?question=1"]
 

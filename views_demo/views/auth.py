@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 
@@ -21,11 +22,13 @@ def identity(user: AbstractBaseUser | AnonymousUser) -> dict:
 # Auth: who is asking
 
 
+@json_errors
 @require_safe
 def sync_whoami(request: HttpRequest) -> JsonResponse:
     return respond(request, result=identity(request.user))
 
 
+@json_errors
 @require_safe
 async def async_whoami(request: HttpRequest) -> JsonResponse:
     return respond(request, result=identity(await request.auser()))
@@ -34,12 +37,14 @@ async def async_whoami(request: HttpRequest) -> JsonResponse:
 # Auth: a page for logged-in users only; others are sent to settings.LOGIN_URL
 
 
+@json_errors
 @require_safe
 @login_required
 def sync_profile(request: HttpRequest) -> JsonResponse:
     return respond(request, result=identity(request.user))
 
 
+@json_errors
 @require_safe
 @login_required
 async def async_profile(request: HttpRequest) -> JsonResponse:

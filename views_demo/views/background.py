@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from views_demo import params, tasks
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 # Each twin links to the status view of its own mode.
@@ -27,6 +28,7 @@ def answer(result: TaskResult, status_view: str) -> dict:
 # Background work: enqueue a task
 
 
+@json_errors
 @require_safe
 def sync_enqueue(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)
@@ -34,6 +36,7 @@ def sync_enqueue(request: HttpRequest) -> JsonResponse:
     return respond(request, result=answer(result, SYNC_STATUS), args=args)
 
 
+@json_errors
 @require_safe
 async def async_enqueue(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)
@@ -44,12 +47,14 @@ async def async_enqueue(request: HttpRequest) -> JsonResponse:
 # Background work: a task's status and result, by id
 
 
+@json_errors
 @require_safe
 def sync_task_status(request: HttpRequest, result_id: str) -> JsonResponse:
     result = tasks.get_result(result_id)
     return respond(request, result=answer(result, SYNC_STATUS))
 
 
+@json_errors
 @require_safe
 async def async_task_status(request: HttpRequest, result_id: str) -> JsonResponse:
     result = await tasks.aget_result(result_id)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from views_demo import params, upstream
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 TIMEOUT = 60  # seconds an answer stays cached
@@ -49,6 +50,7 @@ async def acached_delay(*, ms: int) -> tuple[dict, bool]:
     return answer, False
 
 
+@json_errors
 @require_safe
 def sync_cached(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.DELAY)
@@ -56,6 +58,7 @@ def sync_cached(request: HttpRequest) -> JsonResponse:
     return with_cache_status(respond(request, result=answer, args=args), hit=hit)
 
 
+@json_errors
 @require_safe
 async def async_cached(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.DELAY)

@@ -9,6 +9,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from views_demo import params, upstream
+from views_demo.errors import json_errors
 from views_demo.params import IntParam
 from views_demo.responses import respond
 
@@ -18,9 +19,14 @@ class QueryMixin:
 
     query: tuple[IntParam, ...] = ()
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # The view function as_view() builds is sync or async like the handlers: json_errors
+        # answers the BadParameter that setup() raises, and the handlers' errors.
+        return json_errors(super().as_view(**initkwargs))
+
     def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
-        # A bad value raises BadParameter here; DemoErrorMiddleware answers 400.
         self.args = params.parse(request, *self.query)
 
 

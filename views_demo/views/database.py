@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from views_demo import params, queries, upstream
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 
@@ -23,6 +24,7 @@ def poll_context(question: dict, *, vote_view: str) -> dict:
 # Database: one question and its choices
 
 
+@json_errors
 @require_safe
 def sync_question(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION)
@@ -30,6 +32,7 @@ def sync_question(request: HttpRequest) -> JsonResponse:
     return respond(request, result=question, args=args)
 
 
+@json_errors
 @require_safe
 async def async_question(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION)
@@ -37,6 +40,7 @@ async def async_question(request: HttpRequest) -> JsonResponse:
     return respond(request, result=question, args=args)
 
 
+@json_errors
 @require_safe
 async def async_question_native(request: HttpRequest) -> JsonResponse:
     """The same read with the async ORM: aget_object_or_404, then async for."""
@@ -45,6 +49,7 @@ async def async_question_native(request: HttpRequest) -> JsonResponse:
     return respond(request, result=question, args=args)
 
 
+@json_errors
 @require_safe
 async def async_question_badly(request: HttpRequest) -> JsonResponse:
     """The wrong way: the sync ORM called straight from a coroutine."""
@@ -52,7 +57,7 @@ async def async_question_badly(request: HttpRequest) -> JsonResponse:
     # Wrong: question_detail() queries the database, and a sync query would block the event
     # loop (every request this server holds) until the database answered. Django refuses
     # before the query runs: it raises SynchronousOnlyOperation whenever the sync ORM is
-    # used in a thread with a running event loop. DemoErrorMiddleware answers that 501 with
+    # used in a thread with a running event loop. @json_errors answers that 501 with
     # the message. The fix is async_question: sync_to_async(queries.question_detail).
     question = queries.question_detail(question_id=args["question"])
     return respond(request, result=question, args=args)
@@ -61,18 +66,21 @@ async def async_question_badly(request: HttpRequest) -> JsonResponse:
 # Database: the list of questions
 
 
+@json_errors
 @require_safe
 def sync_questions(request: HttpRequest) -> JsonResponse:
     questions = queries.question_list()
     return respond(request, result=questions)
 
 
+@json_errors
 @require_safe
 async def async_questions(request: HttpRequest) -> JsonResponse:
     questions = await sync_to_async(queries.question_list)()
     return respond(request, result=questions)
 
 
+@json_errors
 @require_safe
 async def async_questions_native(request: HttpRequest) -> JsonResponse:
     """The same read with the async ORM: acount, then async for."""
@@ -83,6 +91,7 @@ async def async_questions_native(request: HttpRequest) -> JsonResponse:
 # Database: one page of questions (Paginator and AsyncPaginator)
 
 
+@json_errors
 @require_safe
 def sync_questions_page(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.PAGE)
@@ -90,6 +99,7 @@ def sync_questions_page(request: HttpRequest) -> JsonResponse:
     return respond(request, result=page, args=args)
 
 
+@json_errors
 @require_safe
 async def async_questions_page(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.PAGE)
@@ -100,6 +110,7 @@ async def async_questions_page(request: HttpRequest) -> JsonResponse:
 # Database: the voting form (an HTML page that sets the CSRF cookie)
 
 
+@json_errors
 @require_safe
 def sync_poll(request: HttpRequest) -> HttpResponse:
     args = params.parse(request, params.QUESTION)
@@ -107,6 +118,7 @@ def sync_poll(request: HttpRequest) -> HttpResponse:
     return render(request, "views_demo/poll.html", poll_context(question, vote_view="sync_vote"))
 
 
+@json_errors
 @require_safe
 async def async_poll(request: HttpRequest) -> HttpResponse:
     args = params.parse(request, params.QUESTION)
@@ -117,6 +129,7 @@ async def async_poll(request: HttpRequest) -> HttpResponse:
 # Database: one vote, counted by the database
 
 
+@json_errors
 @require_POST
 def sync_vote(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION, params.CHOICE)
@@ -124,6 +137,7 @@ def sync_vote(request: HttpRequest) -> JsonResponse:
     return respond(request, result=counted, args=args)
 
 
+@json_errors
 @require_POST
 async def async_vote(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION, params.CHOICE)
@@ -131,6 +145,7 @@ async def async_vote(request: HttpRequest) -> JsonResponse:
     return respond(request, result=counted, args=args)
 
 
+@json_errors
 @require_POST
 async def async_vote_native(request: HttpRequest) -> JsonResponse:
     """The same write with the async ORM: aupdate, then aget."""
@@ -143,6 +158,7 @@ async def async_vote_native(request: HttpRequest) -> JsonResponse:
 # twin (there is no async atomic()), so the async view hands all of it to sync_to_async.
 
 
+@json_errors
 @require_POST
 def sync_locked_vote(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION, params.CHOICE)
@@ -150,6 +166,7 @@ def sync_locked_vote(request: HttpRequest) -> JsonResponse:
     return respond(request, result=counted, args=args)
 
 
+@json_errors
 @require_POST
 async def async_locked_vote(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.QUESTION, params.CHOICE)
@@ -161,6 +178,7 @@ async def async_locked_vote(request: HttpRequest) -> JsonResponse:
 # waits, so a slow upstream holds no database connection or lock; the vote is one short unit.
 
 
+@json_errors
 @require_POST
 def sync_checked_vote(request: HttpRequest) -> JsonResponse:
     """Ask the upstream first (a stand-in for a spam check), then count the vote."""
@@ -170,6 +188,7 @@ def sync_checked_vote(request: HttpRequest) -> JsonResponse:
     return respond(request, result={"check": check, **counted}, args=args)
 
 
+@json_errors
 @require_POST
 async def async_checked_vote(request: HttpRequest) -> JsonResponse:
     """See sync_checked_vote: the wait is on the event loop, the write in one unit after it."""

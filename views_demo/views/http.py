@@ -8,16 +8,19 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from views_demo import params, upstream
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 # HTTP: hello, the baseline with no I/O
 
 
+@json_errors
 @require_safe
 def sync_hello(request: HttpRequest) -> JsonResponse:
     return respond(request, result={"message": "Hello from a view"})
 
 
+@json_errors
 @require_safe
 async def async_hello(request: HttpRequest) -> JsonResponse:
     return respond(request, result={"message": "Hello from a view"})
@@ -26,6 +29,7 @@ async def async_hello(request: HttpRequest) -> JsonResponse:
 # HTTP: one upstream call
 
 
+@json_errors
 @require_safe
 def sync_upstream(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.DELAY)
@@ -33,6 +37,7 @@ def sync_upstream(request: HttpRequest) -> JsonResponse:
     return respond(request, result=answer, args=args)
 
 
+@json_errors
 @require_safe
 async def async_upstream(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.DELAY)
@@ -43,6 +48,7 @@ async def async_upstream(request: HttpRequest) -> JsonResponse:
 # HTTP: fan-out to K upstream calls
 
 
+@json_errors
 @require_safe
 def sync_fanout(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.N, params.DELAY)
@@ -50,6 +56,7 @@ def sync_fanout(request: HttpRequest) -> JsonResponse:
     return respond(request, result=answers, args=args)
 
 
+@json_errors
 @require_safe
 async def async_fanout(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.N, params.DELAY)
@@ -57,6 +64,7 @@ async def async_fanout(request: HttpRequest) -> JsonResponse:
     return respond(request, result=answers, args=args)
 
 
+@json_errors
 @require_safe
 def sync_fanout_threaded(request: HttpRequest) -> JsonResponse:
     """The honest sync alternative: the same calls at once, from a pool of threads."""

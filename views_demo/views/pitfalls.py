@@ -11,11 +11,13 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from views_demo import params, tasks, upstream
+from views_demo.errors import json_errors
 from views_demo.responses import respond
 
 # Pitfall: blocking the event loop
 
 
+@json_errors
 @require_safe
 async def async_sleep_badly(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.BLOCK)
@@ -27,6 +29,7 @@ async def async_sleep_badly(request: HttpRequest) -> JsonResponse:
     return respond(request, result={"waited_ms": args["delay"]}, args=args)
 
 
+@json_errors
 @require_safe
 async def async_sleep(request: HttpRequest) -> JsonResponse:
     """The right way: await, so the loop serves other requests meanwhile."""
@@ -38,6 +41,7 @@ async def async_sleep(request: HttpRequest) -> JsonResponse:
 # Pitfall: a new AsyncClient per request (the right way is http.async_upstream)
 
 
+@json_errors
 @require_safe
 async def async_client_per_request_badly(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.DELAY)
@@ -51,6 +55,7 @@ async def async_client_per_request_badly(request: HttpRequest) -> JsonResponse:
 # Pitfall: fire-and-forget create_task (the right way is tasks.async_enqueue)
 
 
+@json_errors
 @require_safe
 async def async_task_badly(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)

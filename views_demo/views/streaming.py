@@ -13,10 +13,12 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
 from views_demo import params, upstream
+from views_demo.errors import json_errors
 
 # Streaming: relay the upstream's drip as it arrives
 
 
+@json_errors
 @require_safe
 def sync_stream(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.CHUNKS, params.INTERVAL)
@@ -24,6 +26,7 @@ def sync_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(chunks, content_type="text/plain")
 
 
+@json_errors
 @require_safe
 async def async_stream(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.CHUNKS, params.INTERVAL)
@@ -60,12 +63,14 @@ async def aticks(*, events: int, interval_ms: int) -> AsyncIterator[str]:
         yield event(number, events)
 
 
+@json_errors
 @require_safe
 def sync_events(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.EVENTS, params.INTERVAL)
     return event_stream(ticks(events=args["events"], interval_ms=args["interval"]))
 
 
+@json_errors
 @require_safe
 async def async_events(request: HttpRequest) -> StreamingHttpResponse:
     args = params.parse(request, params.EVENTS, params.INTERVAL)

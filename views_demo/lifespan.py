@@ -1,8 +1,8 @@
 """
 The ASGI lifespan, which Django's ASGIHandler does not answer: open the async views' shared
-upstream client at startup, close it and the sync twins' client at shutdown.
+upstream client at startup, close it and the sync twins' client at shutdown. In your asgi.py:
 
-It also starts the lab's watchers (loop lag, the loop's unhandled errors).
+    application = with_lifespan(get_asgi_application())
 
 A server that sends no lifespan (daphne, `uvicorn --lifespan off`) still works: each loop
 then gets clients.aget_client()'s client without keep-alive. The first request says so, once
@@ -14,7 +14,6 @@ import weakref
 
 from asgiref.sync import sync_to_async
 
-from lab import looplag, unhandled
 from views_demo import clients
 
 NO_LIFESPAN = (
@@ -45,11 +44,8 @@ def with_lifespan(app):
             if message["type"] == "lifespan.startup":
                 await clients.aopen_client()
                 started.add(asyncio.get_running_loop())
-                looplag.start()
-                unhandled.keep_errors(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await looplag.stop()
                 await clients.aclose_client()
                 await sync_to_async(clients.close_client)()
                 await send({"type": "lifespan.shutdown.complete"})
