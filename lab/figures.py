@@ -1,8 +1,10 @@
 """
-The concepts page's figures, read from the published benchmark run (settings.BENCHMARK_RESULTS).
+The published benchmark run (settings.BENCHMARK_RESULTS), read for the concepts and naive-choices pages.
 
-Every number the page shows comes from that run's results.json, and whether async wins, ties
-or loses comes from bench/report.py's own rule, so the page says what the report says.
+Every number those pages show comes from that run's results.json, the file bench/run.py writes
+and docs/benchmark/ publishes. The lab reads it with the few lines below and imports nothing
+from bench, so the app a learner runs stands without the benchmark; whether async wins, ties or
+loses follows the report's rule, and tests/lab/test_pages.py checks the two agree on the run.
 """
 
 import json
@@ -11,7 +13,67 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bench.report import DATABASE_NAMES, DATABASE_WHY, databases_in, find, verdict_of
+# Within this ratio of each other, two figures of one run on a shared machine are a tie. It is the
+# report's rule (bench/report.py's TIE), kept here so that the lab needs nothing from bench.
+TIE = 0.1
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+# Reading the run
+
+
+def read_run() -> dict | None:
+    """Return the published run, or None when it is missing, broken or not a run."""
+    try:
+        results = json.loads(Path(settings.BENCHMARK_RESULTS).read_text())
+    except (OSError, ValueError):
+        return None
+    return results if isinstance(results, dict) and "cells" in results else None
+
+
+def shown_path() -> Path:
+    """Return where the published run lives, as the pages cite it."""
+    return Path(settings.BENCHMARK_RESULTS).relative_to(settings.BASE_DIR, walk_up=True)
+
+
+def database_of(cell: dict) -> str:
+    """Return the database a cell's server used (runs from before the database path had one: SQLite)."""
+    return cell.get("database", "sqlite")
+
+
+def databases_in(results: dict) -> list[str]:
+    """Return the databases the run's cells used, SQLite first."""
+    return [d for d in DATABASE_NAMES if any(database_of(c) == d for c in results["cells"])]
+
+
+def find(
+    results: dict, scenario: str, contestant: str, *, variant: str = "", database: str = "sqlite", **where
+) -> dict | None:
+    """Return the run's measured cell of this server and view at this load, or None.
+
+    Only first rounds count: a run repeats some cells to take the median of their CPU, and its
+    report's tables show the first.
+    """
+    for cell in results["cells"]:
+        if (
+            cell.get("status") == "ok"
+            and not cell.get("round")
+            and cell.get("scenario") == scenario
+            and cell.get("contestant") == contestant
+            and cell.get("variant", "") == variant
+            and database_of(cell) == database
+            and all(cell.get(key) == value for key, value in where.items())
+        ):
+            return cell
+    return None
+
+
+def verdict_of(ratio: float) -> str:
+    """Return whether async wins, ties or loses, from its req/s over the threads' in one run."""
+    return "wins" if ratio >= 1 + TIE else "loses" if ratio <= 1 - TIE else "ties"
+
+
+# The concepts page's figures
 
 
 @dataclass(frozen=True)
@@ -34,6 +96,19 @@ SERVERS = {
 }
 THREADED = ("gunicorn-gthread", "uvicorn-async-stock", "uvicorn-async")
 SEED = ("gunicorn-sync", *THREADED)
+
+# Why async wins, ties or loses under each load, as the page says it under the load's title.
+WHY = {
+    "upstream": "a sync view holds one of gthread's 100 threads for its whole wait; "
+    "a waiting async view holds none",
+    "seed": "each request is a few ms of CPU and a short query: no wait for async to overlap, "
+    "and the async twin pays for handing its unit of work to a thread",
+    "read": "one short query per request: no wait to overlap, and a thread hop on top",
+    "locked": "every write waits for the row's lock inside the database, holding a thread and a "
+    "connection in both styles: async cannot overlap a wait it has handed to a thread",
+    "checked": "each request waits D on the upstream before its write: the sync twin holds one of "
+    "gthread's threads for the whole wait, the async one holds no thread until it writes",
+}
 
 
 def loads(databases: list[str]) -> list[Load]:
@@ -80,27 +155,19 @@ def group(results: dict, load: Load) -> dict | None:
         rows.append(row)
     if not rows:
         return None
-    why = DATABASE_WHY.get(load.scenario) or (
-        "a sync view holds one of gthread's 100 threads for its whole wait; a waiting async view holds none"
-    )
-    return {"load": load, "rows": rows, "why": why}
+    return {"load": load, "rows": rows, "why": WHY[load.scenario]}
 
 
 def published() -> dict | None:
     """The published run's date, commit and figure groups, or None when there is no run to read."""
-    path = Path(settings.BENCHMARK_RESULTS)
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
+    results = read_run()
+    if results is None:
         return None
-    if not isinstance(results, dict) or "cells" not in results:
-        return None
-    databases = databases_in(results["cells"])
-    groups = [g for load in loads(databases) if (g := group(results, load))]
+    groups = [g for load in loads(databases_in(results)) if (g := group(results, load))]
     started = results.get("started", "")
     return {
         "when": started[:16].replace("T", " ") + " UTC",
         "commit": results.get("machine", {}).get("commit", "?"),
         "groups": groups,
-        "path": path.relative_to(settings.BASE_DIR, walk_up=True),
+        "path": shown_path(),
     }

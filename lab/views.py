@@ -14,7 +14,6 @@ import difflib
 import gc
 import inspect
 import itertools
-import json
 import textwrap
 import threading
 import time
@@ -570,17 +569,14 @@ NAIVE_CHOICES = [
 def measured(results: dict, choice: NaiveChoice, load: tuple[int, int] | None = None) -> dict | None:
     """Return the run's cell for a choice at its load (or `load`), if it was measured and answered."""
     concurrency, delay_ms = load or (choice.concurrency, choice.delay_ms)
-    for cell in results.get("cells", []):
-        if (
-            cell.get("status") == "ok"
-            and cell.get("scenario") == NAIVE_SCENARIO
-            and cell.get("contestant") == choice.contestant
-            and cell.get("variant", "") == choice.variant
-            and cell.get("concurrency") == concurrency
-            and cell.get("delay_ms") == delay_ms
-        ):
-            return cell
-    return None
+    return figures.find(
+        results,
+        NAIVE_SCENARIO,
+        choice.contestant,
+        variant=choice.variant,
+        concurrency=concurrency,
+        delay_ms=delay_ms,
+    )
 
 
 def load_label(concurrency: int, delay_ms: int) -> str:
@@ -619,14 +615,8 @@ def naive_rows(results: dict) -> list[dict]:
 
 def naive_choices(request: HttpRequest) -> HttpResponse:
     """Show what each naive choice cost in the published benchmark run, beside the defaults."""
-    path = Path(settings.BENCHMARK_RESULTS)
-    try:
-        results = json.loads(path.read_text())
-    except (OSError, ValueError):
-        results = None
-    if not isinstance(results, dict):  # not a run that bench/run.py wrote
-        results = None
-    context = {"results": results, "path": path.relative_to(settings.BASE_DIR, walk_up=True)}
+    results = figures.read_run()
+    context = {"results": results, "path": figures.shown_path()}
     if results is not None:
         context["rows"] = naive_rows(results)
     return render(request, "lab/naive_choices.html", context)

@@ -57,6 +57,8 @@ def test_shows_each_choice_against_the_defaults_of_the_same_run(client, publishe
     published(
         [
             cell(lab.DEFAULTS, throughput=800, cpu=2.0, p99=200),
+            # A later round of a choice: the page shows the first, as the report does.
+            {**cell(client_per_request, throughput=1, cpu=1, p99=1), "round": 1},
             cell(client_per_request, throughput=200, cpu=9.5, p99=1500),
             cell(httpx_pool, throughput=400, cpu=4.25, p99=900, timeout=3),
             # Another load, and a failed cell, of a choice: neither is what the page shows.
@@ -76,9 +78,9 @@ def test_shows_each_choice_against_the_defaults_of_the_same_run(client, publishe
     assert reverse("lab:pair", args=["client-per-request"]) in response.content.decode()
 
 
-@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]"])
+@pytest.mark.parametrize("content", [None, "{not json", "[1, 2]", '{"started": "2026-12-01T09:00:00+00:00"}'])
 def test_without_a_published_run_says_how_to_make_one(client, published, settings, content):
-    """answers 200 and names make bench when results.json is missing, broken or not a run."""
+    """answers 200 and names make bench when results.json is missing, broken or has no cells."""
     if content is not None:
         settings.BENCHMARK_RESULTS.write_text(content)
     response = client.get(URL)

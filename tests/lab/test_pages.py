@@ -15,6 +15,8 @@ import pytest
 from django.urls import reverse
 from django.utils.html import strip_tags
 
+from bench import report
+from lab import figures
 from lab.registry import DEMOS
 from tests import servers
 from tests.lab.conftest import missing
@@ -273,6 +275,48 @@ def test_the_concepts_page_cites_the_published_run(client, settings):
     assert results["started"][:16].replace("T", " ") + " UTC" in page
     assert "async loses" in page or "async ties" in page
     assert "<svg" in page
+
+
+def test_the_concepts_page_ties_within_ten_percent_and_shows_first_rounds_only(client, settings, tmp_path):
+    """1.10x wins, 1.09x and 0.91x tie, 0.90x loses; a server's later round or failed cell is not shown."""
+    settings.BENCHMARK_RESULTS = tmp_path / "results.json"
+    on = {"database": "postgresql"}
+    cells = [
+        figures_cell("read", "gunicorn-gthread", 100, **on),
+        {**figures_cell("read", "uvicorn-async", 500, **on), "round": 1},
+        {**figures_cell("read", "uvicorn-async", 999, **on), "status": "failed"},
+        figures_cell("read", "uvicorn-async", 110, **on),
+        figures_cell("read", "uvicorn-async-stock", 109, **on),
+        figures_cell("locked", "gunicorn-gthread", 100, **on),
+        figures_cell("locked", "uvicorn-async", 90, **on),
+        figures_cell("locked", "uvicorn-async-stock", 91, **on),
+    ]
+    results = {"started": "2026-12-02T02:03:04+00:00", "machine": {"commit": "abc1234"}, "cells": cells}
+    settings.BENCHMARK_RESULTS.write_text(json.dumps(results))
+    page = " ".join(strip_tags(client.get(reverse("lab:concepts")).text.replace("<", " <")).split())
+    assert "uvicorn, async views, tuned profile 110 4.2 ms async wins (1.10x)" in page
+    assert "uvicorn, async views, Django as it ships 109 4.2 ms async ties (1.09x)" in page
+    assert "uvicorn, async views, tuned profile 90 4.2 ms async loses (0.90x)" in page
+    assert "uvicorn, async views, Django as it ships 91 4.2 ms async ties (0.91x)" in page
+    assert "tuned profile 500" not in page
+    assert "tuned profile 999" not in page
+
+
+def test_the_lab_reads_the_published_run_as_the_report_does():
+    """On docs/benchmark/results.json the lab finds the report's cells, databases and verdicts."""
+    results = figures.read_run()
+    assert figures.TIE == report.TIE
+    assert figures.databases_in(results) == report.databases_in(results["cells"])
+    for cell in results["cells"]:
+        where = {"concurrency": cell["concurrency"], "delay_ms": cell["delay_ms"]}
+        key = (results, cell["scenario"], cell["contestant"])
+        database = report.database_of(cell)
+        found = figures.find(*key, variant=cell["variant"], database=database, **where)
+        assert found is report.find(*key, variant=cell["variant"], database=database, **where), cell["key"]
+    rows = [row for group in figures.published()["groups"] for row in group["rows"] if "verdict" in row]
+    assert {row["verdict"] for row in rows} >= {"wins", "loses"}
+    for ratio in [row["ratio"] for row in rows] + [1 - report.TIE, 0.95, 1.0, 1.05, 1 + report.TIE]:
+        assert figures.verdict_of(ratio) == report.verdict_of(ratio), ratio
 
 
 @pytest.mark.parametrize("name", ["sync_poll", "async_poll"])
