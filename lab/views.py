@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -56,11 +55,6 @@ CONCURRENCY_FIELD = "concurrency"
 def server_mode(request: HttpRequest) -> str:
     """Return "ASGI" or "WSGI": which kind of server this request came through."""
     return "ASGI" if hasattr(request, "scope") else "WSGI"
-
-
-def server(request: HttpRequest) -> dict[str, str]:
-    """Context processor: every page's header says which kind of server and profile rendered it."""
-    return {"server": server_mode(request), "profile": "tuned" if apps.is_installed("tuned") else "stock"}
 
 
 # Source code of the views the URLs route to
