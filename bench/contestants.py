@@ -66,11 +66,17 @@ def gunicorn_gthread(port: int) -> list[str]:
 
 
 def uvicorn_django(port: int) -> list[str]:
+    """Django as it ships: asyncdemo.asgi, a thread of its own for each request's sync code."""
     return uvicorn("asyncdemo.asgi:application", port)
 
 
-def uvicorn_cli_django(port: int) -> list[str]:
-    return uvicorn_cli("asyncdemo.asgi:application", port)
+def uvicorn_tuned(port: int) -> list[str]:
+    """The tuned profile's entry (tuned/asgi.py): threads lent to each request from a pool."""
+    return uvicorn("tuned.asgi:application", port)
+
+
+def uvicorn_cli_tuned(port: int) -> list[str]:
+    return uvicorn_cli("tuned.asgi:application", port)
 
 
 def uvicorn_reference(port: int) -> list[str]:
@@ -182,9 +188,11 @@ class Contestant:
     django: bool = True
 
 
-# The profile every Django contestant but the stock ones runs: the published figures are the
-# tuned profile's, with Django as it ships (uvicorn-async-stock) beside them.
-TUNED = {"ASYNCDEMO_PROFILE": "tuned"}
+# The settings every Django contestant but the stock ones runs (the ASGI ones through
+# tuned.asgi:application): the published figures are the tuned profile's, with Django as it
+# ships (uvicorn-async-stock) beside them.
+TUNED = {"DJANGO_SETTINGS_MODULE": "tuned.settings"}
+STOCK = {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
 
 CONTESTANTS: list[Contestant] = [
     Contestant(
@@ -208,7 +216,7 @@ CONTESTANTS: list[Contestant] = [
     Contestant(
         name="uvicorn-sync",
         label="uvicorn, sync views (ASGI)",
-        command=uvicorn_django,
+        command=uvicorn_tuned,
         paths=SYNC_PATHS,
         slots=None,
         why="under ASGI Django runs each request's sync view in a thread of its own (asgiref's "
@@ -217,8 +225,8 @@ CONTESTANTS: list[Contestant] = [
     ),
     Contestant(
         name="uvicorn-async",
-        label="uvicorn, async views, tuned profile (ASYNCDEMO_PROFILE=tuned)",
-        command=uvicorn_django,
+        label="uvicorn, async views, tuned profile (tuned.settings)",
+        command=uvicorn_tuned,
         paths=ASYNC_PATHS,
         slots=None,
         why="a waiting async view holds no worker, so only CPU per request bounds it",
@@ -232,7 +240,7 @@ CONTESTANTS: list[Contestant] = [
         slots=None,
         why="a waiting async view holds no worker, but every middleware hook hops to a thread "
         "and every request starts a thread of its own",
-        env={"ASYNCDEMO_PROFILE": "stock"},
+        env=STOCK,
     ),
     Contestant(
         name="uvicorn-async-per-request",
@@ -242,7 +250,8 @@ CONTESTANTS: list[Contestant] = [
         slots=None,
         why="the tuned profile, but each request's sync code gets a new thread of its own, "
         "Django's way, instead of threads lent from a pool: every waiting request holds a thread",
-        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_LEND_THREADS": "0"},
+        # bench.settings is tuned.settings; asyncdemo.asgi:application lends no threads.
+        env={"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_LEND_THREADS": "0"},
     ),
     Contestant(
         name="uvicorn-async-naive",
@@ -252,22 +261,22 @@ CONTESTANTS: list[Contestant] = [
         slots=None,
         why="a waiting async view holds no worker, but every middleware hook hops to a thread, "
         "every request starts a thread, and httpx's default pool costs CPU per call",
-        env={"ASYNCDEMO_PROFILE": "stock", "UPSTREAM_TRANSPORT": "httpx"},
+        env={**STOCK, "UPSTREAM_TRANSPORT": "httpx"},
     ),
     Contestant(
         name="uvicorn-async-stock-mw",
         label="uvicorn, async views, tuned profile but Django's own middleware classes",
-        command=uvicorn_django,
+        command=uvicorn_tuned,
         paths=ASYNC_PATHS,
         slots=None,
         why="the tuned profile but Django's own middleware classes: every hook of every "
         "middleware hops to a thread and back",
-        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "django"},
+        env={"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "django"},
     ),
     Contestant(
         name="uvicorn-async-httpx-transport",
         label="uvicorn, async views, tuned profile but httpx's own transport (UPSTREAM_TRANSPORT=httpx)",
-        command=uvicorn_django,
+        command=uvicorn_tuned,
         paths=ASYNC_PATHS,
         slots=None,
         why="the tuned profile but httpx's own connection pool, whose CPU per call grows with "
@@ -277,16 +286,16 @@ CONTESTANTS: list[Contestant] = [
     Contestant(
         name="uvicorn-async-nomw",
         label="uvicorn, async views, tuned profile, no middleware",
-        command=uvicorn_django,
+        command=uvicorn_tuned,
         paths=ASYNC_PATHS,
         slots=None,
         why="the same async view with no middleware at all: the floor of Django's own cost",
-        env={**TUNED, "DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "none"},
+        env={"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_MIDDLEWARE": "none"},
     ),
     Contestant(
         name="uvicorn-async-cli",
         label="`uvicorn --workers 2` as documented, async views",
-        command=uvicorn_cli_django,
+        command=uvicorn_cli_tuned,
         paths=ASYNC_PATHS,
         slots=None,
         why="the same server started by uvicorn's own --workers; with uvloop (installed, so picked) "

@@ -110,6 +110,16 @@ def parse_config(spec: str) -> tuple[str, dict[str, str], dict[str, str]]:
     return name, options, env
 
 
+def asgi_app(env: dict[str, str]) -> str:
+    """uvicorn's name for the ASGI_APPLICATION of the settings `env` picks: "tuned.asgi:application"."""
+    code = "from django.conf import settings; print(settings.ASGI_APPLICATION)"
+    env = {**os.environ, **env}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    out.check_returncode()
+    module, _, name = out.stdout.strip().rpartition(".")
+    return f"{module}:{name}"
+
+
 @contextlib.contextmanager
 def django_server(options: dict[str, str], env: dict[str, str], upstream_url: str, sqlite: Path):
     """Serve asyncdemo with uvicorn, DEBUG off and no access log; yield (url, pid)."""
@@ -124,7 +134,7 @@ def django_server(options: dict[str, str], env: dict[str, str], upstream_url: st
         "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
         **env,
     }
-    args = [sys.executable, "-m", "uvicorn", "asyncdemo.asgi:application", "--port", str(port)]
+    args = [sys.executable, "-m", "uvicorn", asgi_app(env), "--port", str(port)]
     args += ["--no-access-log", "--log-level", "warning", "--backlog", "16384"]
     for key, value in options.items():
         args += [f"--{key}", value]
@@ -349,13 +359,13 @@ def probe_hold(args) -> None:
 
 SEED_CONFIGS = {
     # name: (how it is served, the environment beside the probe's own)
-    "wsgi-sync": ("wsgi", {"ASYNCDEMO_PROFILE": "stock"}),
-    "asgi-stock": ("asgi", {"ASYNCDEMO_PROFILE": "stock"}),
-    "asgi-tuned": ("asgi", {"ASYNCDEMO_PROFILE": "tuned"}),
+    "wsgi-sync": ("wsgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
+    "asgi-stock": ("asgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
+    "asgi-tuned": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
     # The tuned profile keeps SQLite connections on its threads; these open one per request.
-    "wsgi-tuned": ("wsgi", {"ASYNCDEMO_PROFILE": "tuned"}),
-    "wsgi-tuned-age0": ("wsgi", {"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}),
-    "asgi-tuned-age0": ("asgi", {"ASYNCDEMO_PROFILE": "tuned", "SQLITE_CONN_MAX_AGE": "0"}),
+    "wsgi-tuned": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
+    "wsgi-tuned-age0": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
+    "asgi-tuned-age0": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
 }
 SEED_CODE = """
 import asyncio, os, re, sys, time
@@ -364,7 +374,10 @@ mode, requests = sys.argv[1], int(sys.argv[2])
 if mode == "wsgi":
     from asyncdemo.wsgi import application
 else:
-    from asyncdemo.asgi import application
+    # The settings' own entry: tuned.asgi.application lends threads, asyncdemo.asgi's does not.
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+    application = import_string(settings.ASGI_APPLICATION)
 prefix = "sync" if mode == "wsgi" else "async"
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CHOICE = re.compile(r'name="choice" value="(\\d+)"')

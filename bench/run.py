@@ -913,7 +913,7 @@ def main(argv: list[str] | None = None) -> int:
             if seeded:
                 manage(database_env[database], "seed_demo")
             results["databases"][database] = probe_project(database_env[database])["database"]
-            # The tuned profile keeps SQLite connections on its threads (asyncdemo/settings.py).
+            # The tuned profile keeps SQLite connections on its threads (tuned/settings.py).
             tuned = probe_project({**database_env[database], **TUNED})["database"]
             results["databases"][database]["conn_max_age_tuned"] = tuned["conn_max_age"]
         results["project"] = {
