@@ -75,16 +75,27 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 20) -> N
 def running(
     args: list[str], *, probe: str | None, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen]:
-    """Start a server process, wait until `probe` answers (if given), and stop it on exit.
+    """Start a server process from the project's folder, with this process's environment plus `env`.
 
-    Its output goes to a file (a pipe nobody reads would fill up and block the server);
+    See running_in(); `process.log()` returns what it wrote so far.
+    """
+    with running_in(ROOT, args, env={**os.environ, **(env or {})}, probe=probe) as process:
+        yield process
+
+
+@contextlib.contextmanager
+def running_in(
+    directory: Path, args: list[str], *, env: dict[str, str], probe: str | None
+) -> Iterator[subprocess.Popen]:
+    """Start a server process in `directory` with exactly `env`; stop it on exit.
+
+    It waits until `probe` answers, if given. Alone, it suits a server that must not see this
+    project (a stock project made by a test). Its output goes to a file (a pipe nobody reads would fill up and block the server);
     `process.log()` returns what it wrote so far.
     """
     log_path = Path(tempfile.mkdtemp(prefix="asyncdemo-server-")) / "output.log"
     with log_path.open("w") as output:
-        process = subprocess.Popen(
-            args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=output, stderr=output
-        )
+        process = subprocess.Popen(args, cwd=directory, env=env, stdout=output, stderr=output)
     process.log = log_path.read_text
     try:
         if probe is not None:
@@ -210,31 +221,3 @@ def csrf_token(url: str) -> str:
     response = httpx.get(f"{url}/demo/sync_poll/", timeout=10)
     response.raise_for_status()
     return response.cookies["csrftoken"]
-
-
-@contextlib.contextmanager
-def running_in(
-    directory: Path, args: list[str], *, env: dict[str, str], probe: str | None
-) -> Iterator[subprocess.Popen]:
-    """Like running(), but in `directory` and with exactly `env`: nothing of this process's leaks in.
-
-    For a server that must not see this project: a stock project made by a test, say.
-    """
-    log_path = Path(tempfile.mkdtemp(prefix="asyncdemo-server-")) / "output.log"
-    with log_path.open("w") as output:
-        process = subprocess.Popen(args, cwd=directory, env=env, stdout=output, stderr=output)
-    process.log = log_path.read_text
-    try:
-        if probe is not None:
-            wait_until_up(probe, process)
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        output = log_path.read_text()
-        process.log = lambda: output
-        shutil.rmtree(log_path.parent, ignore_errors=True)
