@@ -248,6 +248,22 @@ class RequestExecutor(Executor):
         self.end()
 
 
+class LentThreadsContext(ThreadSensitiveContext):
+    """asgiref's context with a request's executor, that a task outliving the request may still use.
+
+    asgiref refuses a thread-sensitive call from a task that inherited a context with an
+    executor and outlived it ("ThreadSensitiveContext has exited"). Django's own context has no
+    executor: such a call starts a single-thread executor for the context, as asgiref's default
+    does. This context lets it do the same, so a background task that calls sync code after its
+    response runs as under Django as it ships, on a thread of its own, not the request's lent one.
+    """
+
+    async def __aexit__(self, exc, value, tb):
+        await super().__aexit__(exc, value, tb)
+        # asgiref's own mark, read by its sync_to_async; this context is never entered again.
+        self._exited = False
+
+
 def lend_threads(app, pool: ThreadPool):
     """Run each HTTP request's sync calls on threads lent by `pool`; end its idle threads at shutdown.
 
@@ -262,7 +278,7 @@ def lend_threads(app, pool: ThreadPool):
             return await app(scope, receive, send)
         executor = pool.executor()
         try:
-            async with ThreadSensitiveContext(executor=executor):
+            async with LentThreadsContext(executor=executor):
                 return await app(scope, receive, send)
         finally:
             executor.end()

@@ -202,3 +202,22 @@ def test_sqlite_connections_persist_only_where_threads_outlive_requests(env, kep
         check=True,
     )
     assert int(out.stdout.split()[-1]) == kept
+
+
+@pytest.mark.parametrize("module", ["tests.tuned.hardening_settings", "tests.tuned.hardening_stock_settings"])
+def test_a_background_task_may_call_sync_code_after_its_request(tmp_path, module):
+    """A task that outlives its request and then calls sync_to_async runs, as under Django as it ships.
+
+    asgiref refuses such a call from a context whose own executor has exited ("ThreadSensitiveContext
+    has exited"); the tuned profile lets it start a thread of its own, as Django's context does.
+    """
+    tries = 5
+    with servers.uvicorn_server(tmp_path, env={"DJANGO_SETTINGS_MODULE": module}) as (url, process):
+        with httpx.Client(timeout=5) as client:
+            for _ in range(tries):
+                assert client.get(f"{url}/test/sync_call_after_response/").text == "started"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and process.log().count("late sync call") < tries:
+            time.sleep(0.1)
+        outcomes = re.findall(r"late sync call (\w+)", process.log())
+    assert outcomes == ["ran"] * tries, process.log()
