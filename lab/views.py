@@ -39,7 +39,7 @@ from lab import figures, looplag
 from lab import unhandled as unhandled_errors
 from lab.registry import BY_SLUG, DEMOS, Demo
 from views_demo import params, upstream
-from views_demo.errors import BadParameter
+from views_demo.errors import BadParameter, json_errors
 from views_demo.responses import respond
 from views_demo.views.cache import cache_key
 
@@ -461,6 +461,7 @@ async def unhandled(request: HttpRequest) -> JsonResponse:
     )
 
 
+@json_errors
 @require_POST
 async def forget_cached(request: HttpRequest) -> JsonResponse:
     """Forget the cache pair's answer for `delay`, so the next twin starts from a miss too."""
@@ -485,6 +486,7 @@ def loop_number() -> int:
     return _loop_numbers[loop]
 
 
+@json_errors
 async def event_loop(request: HttpRequest) -> JsonResponse:
     """Run a concurrent fan-out and report which server and which event loop served it."""
     args = params.parse(request, params.N, params.DELAY)
