@@ -1,6 +1,5 @@
 """
-Settings for asyncdemo, read from environment variables with safe defaults for a laptop.
-
+Settings for asyncdemo, from environment variables with safe defaults for a laptop.
 Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and, for PostgreSQL, DATABASE_URL.
 """
 
@@ -35,23 +34,18 @@ def database_from_url(url: str) -> dict:
 # Dangerous: DEBUG shows tracebacks to anyone; it is on by default only for a laptop.
 DEBUG = env_bool("DEBUG", True)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Dangerous: a key everyone can read, used only with DEBUG on a laptop.
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("django-insecure-asyncdemo-development-key" if DEBUG else "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DEBUG=0 needs a SECRET_KEY environment variable.")
-    # Dangerous: a key everyone can read; fine only with DEBUG on a laptop.
-    SECRET_KEY = "django-insecure-asyncdemo-development-key-do-not-use-in-production"
+    raise ImproperlyConfigured("DEBUG=0 needs a SECRET_KEY environment variable.")
 
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
 # HTTPS-only protections, on whenever DEBUG is off; HTTPS=0 only for plain HTTP on loopback.
 HTTPS = env_bool("HTTPS", not DEBUG)
-SECURE_SSL_REDIRECT = HTTPS
-SESSION_COOKIE_SECURE = HTTPS
-CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
-SECURE_HSTS_PRELOAD = HTTPS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 if env_bool("BEHIND_TLS_PROXY", False):
     # Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -119,8 +113,7 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,  # seconds a writer waits for the lock (default 5)
             },
-            # Seconds a thread keeps its SQLite connection for its next request. 0: Django as
-            # it ships starts a thread per ASGI request, which would strand its connection.
+            # 0: Django as it ships starts a thread per ASGI request, which would strand it.
             "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", "0")),
         }
     }
@@ -146,22 +139,19 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # login_required sends anonymous users to LOGIN_URL (Django's LoginView, asyncdemo/urls.py).
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "lab:index"
-LOGOUT_REDIRECT_URL = "lab:index"
+LOGIN_REDIRECT_URL = LOGOUT_REDIRECT_URL = "/"
 
-# One in-memory cache per process: each worker process has its own (Redis shares one).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "asyncdemo"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # one per process
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The views' faults and the lab's line per request (lab.requests), on the console.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        name: {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")}
-        for name in ("views_demo", "lab")
-    },
+    "loggers": {app: {"handlers": ["console"], "level": LOG_LEVEL} for app in ("views_demo", "lab")},
 }
 
 # Background work (views_demo/tasks.py): a row in the database until `manage.py db_worker` runs it.
@@ -176,7 +166,5 @@ UPSTREAM_MAX_CONNECTIONS = int(os.environ.get("UPSTREAM_MAX_CONNECTIONS", "200")
 UPSTREAM_KEEPALIVE = float(os.environ.get("UPSTREAM_KEEPALIVE", "2"))
 FANOUT_CONCURRENCY = int(os.environ.get("FANOUT_CONCURRENCY", "10"))
 UPSTREAM_MAX_BODY = int(os.environ.get("UPSTREAM_MAX_BODY", str(1024 * 1024)))
-# The lab counts each request's upstream calls for its Server-Timing header.
-UPSTREAM_TRANSPORT_WRAPPER = "lab.upstream_wait.timed"
-# The benchmark run the lab's pages show: the one published beside the docs.
-BENCHMARK_RESULTS = BASE_DIR / "docs" / "benchmark" / "results.json"
+UPSTREAM_TRANSPORT_WRAPPER = "lab.upstream_wait.timed"  # the lab's count of upstream calls
+BENCHMARK_RESULTS = BASE_DIR / "docs" / "benchmark" / "results.json"  # the run the lab shows
