@@ -90,8 +90,8 @@ def running_in(
     """Start a server process in `directory` with exactly `env`; stop it on exit.
 
     It waits until `probe` answers, if given. Alone, it suits a server that must not see this
-    project (a stock project made by a test). Its output goes to a file (a pipe nobody reads would fill up and block the server);
-    `process.log()` returns what it wrote so far.
+    project (a stock project made by a test). Its output goes to a file (a pipe nobody reads
+    would fill up and block the server); `process.log()` returns what it wrote so far.
     """
     log_path = Path(tempfile.mkdtemp(prefix="asyncdemo-server-")) / "output.log"
     with log_path.open("w") as output:
