@@ -27,7 +27,7 @@ URLS_IMPORT = "from django.urls import include"
 URLS_ROUTE = 'path("", include("views_demo.urls")),'
 
 # Only what any program needs from the environment: none of this project's variables
-# (DJANGO_SETTINGS_MODULE, DATABASE_URL, UPSTREAM_URL, SQLITE_PATH, ASYNCDEMO_PROFILE...) nor
+# (DJANGO_SETTINGS_MODULE, DATABASE_URL, UPSTREAM_URL, SQLITE_PATH...) nor
 # PYTHONPATH reach the stock project, so it runs on its own settings and its own SQLite file.
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ")
 
