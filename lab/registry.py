@@ -164,8 +164,12 @@ DEMOS: list[Demo] = [
         params=(params.QUESTION, params.CHOICE),
         sample={"question": 1, "choice": 1},
         observe="POST question and choice with the CSRF token (the voting form does); each answers the new "
-        "count. tests/serving/test_votes.py sends 1,000 at once over HTTP and loses none. Read vote and "
-        "avote in views_demo/queries.py.",
+        "count. tests/serving/test_votes.py sends 1,000 at once over HTTP and loses none. async_vote_native "
+        "makes two a-calls, aupdate then aget, and each is its own transaction (there is no async atomic()): "
+        "once the UPDATE has committed the vote counts, so if reading the count back fails it still answers "
+        "200, with votes null, and a client is never told a counted vote failed. "
+        "tests/serving/test_database_faults.py ends the database's sessions mid-vote to check it. Read vote "
+        "and avote in views_demo/queries.py.",
         method="POST",
     ),
     Demo(

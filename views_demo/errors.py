@@ -18,6 +18,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from views_demo import conf
 
+try:
+    from psycopg_pool import PoolTimeout
+except ImportError:  # SQLite only: no pool, so no wait for a pooled connection
+    PoolTimeout = None
+
 logger = logging.getLogger(__name__)
 
 
@@ -53,9 +58,17 @@ class SyncOrmInAsync(DemoError):
 
 
 class DatabaseUnavailable(DemoError):
-    """The database could not serve in time: down, out of pooled connections, or locked too long."""
+    """The database could not serve in time: down, out of pooled connections, or locked too long.
+
+    The reason a client sees is short and fixed per kind of fault; the driver's own text, which
+    may name hosts, users or SQL, is the `detail` and goes to the log only.
+    """
 
     status = 503
+
+    def __init__(self, reason: str, *, detail: str = ""):
+        super().__init__(reason)
+        self.detail = detail
 
 
 class UpstreamError(DemoError):
@@ -93,6 +106,41 @@ def check_status(response: httpx.Response) -> None:
         raise UpstreamError(f"upstream answered {response.status_code}")
 
 
+# The database's faults, as a short reason: chosen from what the driver raised (the pool's
+# class, PostgreSQL's SQLSTATE, SQLite's result code), never from its text.
+
+SQLSTATE_REASONS = {
+    "57P01": "the server closed the connection",  # admin_shutdown: pg_terminate_backend(), a fast stop
+    "57P02": "the server closed the connection",  # crash_shutdown: another backend crashed
+    "57P03": "the server is starting up or shutting down",  # cannot_connect_now
+    "53300": "the server has no free connection slots",  # too_many_connections
+    "57014": "a statement was cancelled or timed out",  # query_canceled: statement_timeout
+    "55P03": "the database is locked",  # lock_not_available: lock_timeout
+    "40P01": "a deadlock was broken",  # deadlock_detected
+}
+SQLITE_REASONS = {
+    "SQLITE_BUSY": "the database is locked",  # another connection held the write lock past the timeout
+    "SQLITE_LOCKED": "the database is locked",
+}
+
+
+def database_fault(exception: OperationalError) -> str:
+    """Return a short, fixed reason for a database fault, from the driver's exception behind it."""
+    driver = exception.__cause__ or exception
+    if PoolTimeout is not None and isinstance(driver, PoolTimeout):
+        return "timed out waiting for a pooled connection"
+    sqlstate = getattr(driver, "sqlstate", "")
+    if sqlstate in SQLSTATE_REASONS:
+        return SQLSTATE_REASONS[sqlstate]
+    if sqlstate is None or sqlstate.startswith("08"):
+        # psycopg gives no SQLSTATE when libpq itself found the connection broken or refused
+        # ("server closed the connection unexpectedly", "the connection is closed").
+        return "no connection to the server"
+    if reason := SQLITE_REASONS.get(getattr(driver, "sqlite_errorname", "")):
+        return reason
+    return f"the database failed ({type(driver).__name__})"
+
+
 # Answering them
 
 
@@ -108,7 +156,10 @@ def as_demo_error(exception: Exception) -> DemoError | None:
     if isinstance(exception, OperationalError):
         # Overload or an outage, not a bug: SQLite's "database is locked" after the busy
         # timeout, the pool's timeout waiting for a connection, a server that is down.
-        return DatabaseUnavailable(f"database unavailable: {exception}")
+        reason = f"database unavailable: {database_fault(exception)}"
+        return DatabaseUnavailable(
+            reason, detail=f"{type(exception.__cause__ or exception).__name__}: {exception}"
+        )
     return None
 
 
@@ -117,7 +168,7 @@ def error_response(request: HttpRequest, error: DemoError) -> JsonResponse:
     if isinstance(error, UpstreamError):
         logger.warning("upstream fault on %s: %s", request.path, error.reason)
     elif isinstance(error, DatabaseUnavailable):
-        logger.warning("database fault on %s: %s", request.path, error.reason)
+        logger.warning("database fault on %s: %s (%s)", request.path, error.reason, error.detail)
     elif isinstance(error, SyncOrmInAsync):
         logger.error("sync ORM call on the event loop in %s: %s", request.path, error.reason)
     return JsonResponse({"error": error.reason, "status": error.status}, status=error.status)

@@ -6,7 +6,7 @@ An async view hands a whole unit to sync_to_async once (docs/lesson.md).
 """
 
 from django.core.paginator import AsyncPaginator, EmptyPage, Paginator
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, QuerySet, Sum
 from django.shortcuts import aget_object_or_404, get_object_or_404
 
@@ -139,13 +139,19 @@ def vote(*, question_id: int, choice_id: int) -> dict:
 
 
 async def avote(*, question_id: int, choice_id: int) -> dict:
-    """See vote(). Without an async atomic(), the count read back may include later votes."""
+    """See vote(). Its count is None when the vote counted but reading the count back failed."""
     updated = await _choice_of(question_id=question_id, choice_id=choice_id).aupdate(votes=F("votes") + 1)
     if not updated:
         exists = await Question.objects.filter(pk=question_id).aexists()
         raise _not_found(question_id=question_id, choice_id=choice_id, question_exists=exists)
-    # The increment itself is one statement, so no vote is lost; only this read is separate.
-    votes = await Choice.objects.values_list("votes", flat=True).aget(pk=choice_id)
+    # Without an async atomic(), each a-call is its own transaction: the UPDATE has committed,
+    # so the vote counts whatever happens next, and the count read back may include later votes.
+    # A read that fails now (the database went away) must not answer 503: a client told its
+    # vote failed would vote again. It answers the vote counted, its count unknown.
+    try:
+        votes = await Choice.objects.values_list("votes", flat=True).aget(pk=choice_id)
+    except OperationalError:
+        votes = None
     return {"question": question_id, "choice": choice_id, "votes": votes}
 
 

@@ -1,16 +1,23 @@
 """The database pairs: what they read and write, how they fail, and the async patterns to copy."""
 
+import sqlite3
+
+import psycopg
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.core.management import call_command
 from django.db import OperationalError, connection
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from psycopg.errors import AdminShutdown, SerializationFailure, TooManyConnections
+from psycopg_pool import PoolTimeout
 
 from asyncdemo.settings import database_from_url
 from lab.registry import BY_SLUG
 from views_demo import queries as units
+from views_demo.errors import as_demo_error
 from views_demo.models import Choice, Question
 from views_demo.queries import QUESTIONS_PER_PAGE, aquestion_detail, question_detail
 
@@ -189,12 +196,29 @@ def test_locked_vote_reads_the_choice_under_a_write_lock(seeded):
         assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
+def sqlite_busy(path) -> sqlite3.OperationalError:
+    """Return the error SQLite raises when another connection holds the write lock too long."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    waiter = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        waiter.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        return exc
+    finally:
+        holder.close()
+        waiter.close()
+    raise AssertionError("the second writer got the lock")
+
+
 @pytest.mark.parametrize("name", WRITE_VIEWS)
-def test_busy_database_gets_503_json(client, seeded, monkeypatch, name):
-    """A database that stays locked past the busy timeout (or has no free connection) gets 503."""
+def test_busy_database_gets_503_json(client, seeded, monkeypatch, tmp_path, caplog, name):
+    """A database locked past the busy timeout gets 503 with a short reason; the log keeps SQLite's."""
+    busy = sqlite_busy(tmp_path / "busy.sqlite3")
 
     def locked(**unit):
-        raise OperationalError("database is locked")
+        # As Django raises it: its own OperationalError, caused by the driver's.
+        raise OperationalError(*busy.args) from busy
 
     monkeypatch.setattr(units, "vote", locked)
     monkeypatch.setattr(units, "avote", sync_to_async(locked))
@@ -202,7 +226,75 @@ def test_busy_database_gets_503_json(client, seeded, monkeypatch, name):
     response = post(client, name, question=1, choice=1)
 
     assert response.status_code == 503
-    assert response.json()["error"] == "database unavailable: database is locked"
+    assert response.json()["error"] == "database unavailable: the database is locked"
+    assert "(OperationalError: database is locked)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("driver_error", "reason"),
+    [
+        (
+            AdminShutdown("terminating connection due to administrator command"),
+            "the server closed the connection",
+        ),
+        (
+            psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly"),
+            "no connection to the server",
+        ),
+        (
+            psycopg.OperationalError(
+                'connection failed: connection to server at "10.0.0.5", port 5432 failed'
+            ),
+            "no connection to the server",
+        ),
+        (
+            PoolTimeout("couldn't get a connection after 20.00 sec"),
+            "timed out waiting for a pooled connection",
+        ),
+        (
+            TooManyConnections('sorry, too many clients already for role "app"'),
+            "the server has no free connection slots",
+        ),
+        (
+            SerializationFailure("could not serialize access due to concurrent update"),
+            "the database failed (SerializationFailure)",
+        ),
+    ],
+)
+def test_database_fault_reason_comes_from_the_exception_not_its_text(driver_error, reason):
+    """A database fault's reason is fixed per kind of exception and never repeats the driver's text."""
+    try:
+        raise OperationalError(*driver_error.args) from driver_error
+    except OperationalError as exc:
+        error = as_demo_error(exc)
+
+    assert error.status == 503
+    assert error.reason == f"database unavailable: {reason}"
+    assert error.detail == f"{type(driver_error).__name__}: {driver_error}"
+
+
+# transaction=True, as for the async patterns below: the vote is written in sync_to_async's thread.
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_native_vote_counted_but_not_read_back_answers_200(
+    async_client, monkeypatch, close_connections
+):
+    """When the read after avote's committed UPDATE fails, the vote counts and answers 200, votes None."""
+    await sync_to_async(call_command)("seed_demo", verbosity=0)
+    before = (await Choice.objects.aget(pk=1)).votes
+
+    async def gone(queryset, *args, **kwargs):
+        raise OperationalError("consuming input failed: server closed the connection unexpectedly")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(QuerySet, "aget", gone)
+        response = await async_client.post(
+            reverse("views_demo:async_vote_native"), {"question": 1, "choice": 1}
+        )
+
+    assert response.status_code == 200
+    assert response.json()["result"] == {"question": 1, "choice": 1, "votes": None}
+    assert (await Choice.objects.aget(pk=1)).votes == before + 1
 
 
 # The async patterns to copy

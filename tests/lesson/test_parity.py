@@ -103,8 +103,10 @@ VARIANTS = {
         ),
     ),
     ("vote", "avote"): Variant(
-        "Django has no async atomic(): the async unit is three statements, each its own transaction",
+        "Django has no async atomic(): the async unit is two statements, each its own transaction, so a "
+        "read that fails after the UPDATE committed answers the vote counted, its count unknown",
         sync=("with transaction.atomic():",),
+        async_=("try:", "except OperationalError:", "votes = None"),
     ),
     ("fetch_upstream", "afetch_upstream"): Variant(
         "the worker runs the sync function as a Task; the async twin is awaited directly",
