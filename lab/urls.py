@@ -14,6 +14,7 @@ urlpatterns = [
     path("lab/threads/", views.threads, name="threads"),
     path("lab/unhandled/", views.unhandled, name="unhandled"),
     path("lab/forget-cached/", views.forget_cached, name="forget_cached"),
+    path("lab/load-run/", views.load_run, name="load_run"),
     path("lab/event-loop/", views.event_loop, name="event_loop"),
     path("lab/async-under-wsgi/", views.async_under_wsgi, name="async_under_wsgi"),
     path("lab/naive-choices/", views.naive_choices, name="naive_choices"),

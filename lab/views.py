@@ -35,11 +35,11 @@ from django.views.decorators.http import require_POST
 from pygments.lexers import PythonLexer
 from pygments.token import STANDARD_TYPES
 
-from lab import figures, looplag
+from lab import figures, loadrun, looplag
 from lab import unhandled as unhandled_errors
 from lab.registry import BY_SLUG, DEMOS, Demo
 from views_demo import params, upstream
-from views_demo.errors import BadParameter, json_errors
+from views_demo.errors import BadParameter, DemoError, NotFound, json_errors
 from views_demo.responses import respond
 from views_demo.views.cache import cache_key
 
@@ -625,3 +625,79 @@ def concepts(request: HttpRequest) -> HttpResponse:
     """Explain the ideas the pairs rely on: the event loop, ASGI, sync_to_async, when async helps."""
     context = {"first": DEMOS[0], "count": len(DEMOS), "figures": figures.published()}
     return render(request, "lab/concepts.html", context)
+
+
+# The load run: the server loads a pair's views itself (lab/loadrun.py)
+
+
+class LoadRunOff(DemoError):
+    status = 403
+
+
+class NeedsAsgi(DemoError):
+    status = 400
+
+
+class LoadRunBusy(DemoError):
+    status = 409
+
+
+LOAD_RUN_PARAMS = (loadrun.CONCURRENCY, loadrun.REQUESTS, loadrun.SECONDS)
+
+
+def load_run_demo(request: HttpRequest) -> Demo:
+    """Return the registered demo the load run's form names, or raise why it may not be loaded."""
+    slug = request.POST.get("slug", "")
+    demo = BY_SLUG.get(slug)
+    if demo is None:
+        raise NotFound(f"No demo called {slug!r}: the load run loads only the views of a registered pair.")
+    if not loadrun.allows(demo):
+        raise BadParameter(
+            f"slug={slug!r} is not a pair the load run loads: only GET views that need no login and do not "
+            "block the event loop"
+        )
+    fields = {"slug", "csrfmiddlewaretoken", *(p.name for p in (*LOAD_RUN_PARAMS, *demo.params))}
+    for name in request.POST:
+        if name not in fields:
+            raise BadParameter(
+                f"{name} is not a field of the load run: it sends requests only to this server's own "
+                f"views of the pair; its fields are {', '.join(sorted(fields - {'csrfmiddlewaretoken'}))}"
+            )
+    return demo
+
+
+@json_errors
+@require_POST
+async def load_run(request: HttpRequest) -> JsonResponse:
+    """Load each view of a pair from this server, one after the other, and answer their figures."""
+    if not loadrun.enabled():
+        raise LoadRunOff("the load run is off on this server: DEBUG is off and LAB_LOAD_RUN is not True")
+    origin = loadrun.own_origin(request.scope) if hasattr(request, "scope") else None
+    if origin is None:
+        raise NeedsAsgi(
+            "the load run needs an ASGI server with a network address (make run): under WSGI no event "
+            "loop outlives a request to hold the run's requests"
+        )
+    demo = load_run_demo(request)
+    args = params.parse(request, *LOAD_RUN_PARAMS)
+    values = params.parse(request, *demo.params)
+    if not loadrun.running.acquire(blocking=False):
+        raise LoadRunBusy("another load run is under way on this server; run again when it has ended")
+    try:
+        results = await loadrun.arun(
+            origin=origin,
+            host=request.get_host(),
+            views=[(name, raw_url(demo, name, values)) for name in demo.view_names],
+            concurrency=args["concurrency"],
+            total=args["requests"],
+            seconds=args["seconds"],
+            threads=THREAD_PEAK.read,
+        )
+    finally:
+        loadrun.running.release()
+    for position, result in enumerate(results):
+        result["label"] = view_label(demo, position, result["name"])
+    shown = loadrun.report(demo, results, concurrency=args["concurrency"], delay_ms=values.get("delay"))
+    return JsonResponse(
+        {"server": "ASGI", "slug": demo.slug, "origin": origin, **args, "values": values, **shown}
+    )
