@@ -9,7 +9,7 @@ PORT ?= 8000
 UPSTREAM_URL ?= http://$(HOST):$(PORT)/upstream
 export UPSTREAM_URL
 
-.PHONY: run run-tuned worker superuser test soak lint format install migrate clean bench bench-quick bench-install
+.PHONY: run run-tuned worker superuser test test-all soak lint format install migrate clean bench bench-quick bench-install
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null || { \
@@ -51,8 +51,12 @@ superuser: migrate
 worker: migrate
 	$(BIN)/python manage.py db_worker --no-reload
 
-## Run the whole test suite
+## Run the fast tests: in-process only, no real server, no browser (about a minute)
 test: install
+	$(BIN)/python -m pytest -m "not server and not browser and not soak" $(PYTEST_ARGS)
+
+## Run every test but the soak: the fast ones, real servers and processes, the browser
+test-all: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Hold the benchmark's C=100 load for SOAK_SECONDS (60) and check nothing grows

@@ -16,17 +16,41 @@ def pytest_report_header(config):
     return f"database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['HOST']} {database['NAME']}".rstrip()
 
 
+# Closed (nothing listens on port 1): a test that reaches the upstream without asking for it
+# fails at once with this address in the reason, rather than calling a `make run` on port 8000.
+NO_UPSTREAM = "http://127.0.0.1:1/upstream-not-started"
+
+
 @pytest.fixture(scope="session")
 def upstream_url():
-    """The slow upstream, running as its own process for the whole session."""
+    """The slow upstream, running as its own process from the first test that asks for it."""
     with servers.slow_upstream() as url:
         yield url
     clients.close_client()
 
 
 @pytest.fixture(autouse=True)
-def _use_test_upstream(settings, upstream_url):
+def _no_upstream(settings):
+    settings.UPSTREAM_URL = NO_UPSTREAM
+
+
+@pytest.fixture
+def live_upstream(_no_upstream, settings, upstream_url):
+    """Point UPSTREAM_URL at the test upstream, for a test whose views may call it."""
     settings.UPSTREAM_URL = upstream_url
+    return upstream_url
+
+
+@pytest.fixture
+def client(client, live_upstream):
+    """pytest-django's client, with the upstream its views call running."""
+    return client
+
+
+@pytest.fixture
+def async_client(async_client, live_upstream):
+    """pytest-django's async client, with the upstream its views call running."""
+    return async_client
 
 
 @pytest.fixture(autouse=True)

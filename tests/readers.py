@@ -87,3 +87,15 @@ def answer_of(demo) -> Callable:
 def app_ms(response) -> float:
     """The time the server spent on a request, from its Server-Timing header (lab/middleware.py)."""
     return float(re.search(r"\bapp;dur=([\d.]+)", response.headers["Server-Timing"]).group(1))
+
+
+SERVER_TIMING = re.compile(
+    r'app;dur=(?P<app>\d+\.\d), upstream;dur=(?P<upstream>\d+\.\d);desc="(?P<calls>\d+) calls?"'
+)
+
+
+def timing(response) -> dict[str, float]:
+    """The Server-Timing header's figures (lab/middleware.py): app and upstream ms, upstream calls."""
+    match = SERVER_TIMING.fullmatch(response["Server-Timing"])
+    assert match, response["Server-Timing"]
+    return {name: float(value) for name, value in match.groupdict().items()}

@@ -1,5 +1,8 @@
-"""Real servers for the tests, started on 127.0.0.1 and stopped when done."""
+"""Servers for the tests: real ones, started on 127.0.0.1 and stopped when done, and the ASGI
+lifespan driven in-process, as a server drives it.
+"""
 
+import asyncio
 import contextlib
 import gc
 import importlib
@@ -18,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
+from django.urls import reverse
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,3 +225,44 @@ def csrf_token(url: str) -> str:
     response = httpx.get(f"{url}/demo/sync_poll/", timeout=10)
     response.raise_for_status()
     return response.cookies["csrftoken"]
+
+
+def vote_counts(url: str) -> dict[int, int]:
+    """Return the votes of each choice of question 1, as the server reads them."""
+    response = httpx.get(url + reverse("views_demo:sync_question"), params={"question": 1}, timeout=10)
+    response.raise_for_status()
+    return {choice["id"]: choice["votes"] for choice in response.json()["result"]["choices"]}
+
+
+def csrf_client(url: str, token: str, *, connections: int) -> httpx.AsyncClient:
+    """A client that sends the CSRF cookie and token with every request, on up to `connections`."""
+    return httpx.AsyncClient(
+        base_url=url,
+        cookies={"csrftoken": token},
+        headers={"X-CSRFToken": token},
+        timeout=60,
+        # uvicorn closes a connection after 5 s idle, and httpx by default keeps one idle for
+        # 5 s too: it may then send on a connection the server is closing (a ReadError that no
+        # server error caused). Letting the client drop idle connections first avoids the race.
+        limits=httpx.Limits(max_connections=connections, keepalive_expiry=1),
+    )
+
+
+class Lifespan:
+    """Drive an ASGI app's lifespan from a test."""
+
+    def __init__(self, app):
+        self.app = app
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.outbox: asyncio.Queue = asyncio.Queue()
+
+    async def __aenter__(self):
+        self.task = asyncio.create_task(self.app({"type": "lifespan"}, self.inbox.get, self.outbox.put))
+        await self.inbox.put({"type": "lifespan.startup"})
+        assert (await self.outbox.get())["type"] == "lifespan.startup.complete"
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        assert (await self.outbox.get())["type"] == "lifespan.shutdown.complete"
+        await self.task

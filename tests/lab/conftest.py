@@ -1,33 +1,27 @@
-"""The browser the lab's page tests share: Debian's chromium, driven by Playwright.
-
-Playwright never downloads a browser here: it launches the system's chromium through
-`executable_path`. Without one the browser tests are skipped with a reason that `make test`
-prints, except under CI (the CI variable is set), where a missing browser fails them.
-"""
-
-import os
-from pathlib import Path
+"""The browser fixtures the lab's page tests share (tests/browsers.py has the rest)."""
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking"]
-
-
-def missing(what: str) -> None:
-    """Skip the test for want of `what`, or fail it under CI, where nothing may be missing."""
-    reason = f"browser tests did not run: {what}"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run them", pytrace=False)
-    pytest.skip(reason)
+from tests.browsers import CHROMIUM, LAUNCH_ARGS, Tab, missing
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         missing(f"no chromium at {CHROMIUM} (apt-get install chromium)")
+    # Imported here, not at the top: Playwright takes a second or two to import, which
+    # `make test`, running no browser test, need not pay.
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def tab(browser):
+    """A 1280 px wide page that keeps its console errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield Tab(context)
+    context.close()

@@ -4,13 +4,14 @@ The lab in a real browser: Debian's chromium, driven by Playwright, against a re
 The browser fixture (tests/lab/conftest.py) skips these tests without chromium, except under CI.
 """
 
-from urllib.parse import urlsplit
-
 import pytest
 from django.urls import reverse
 
 from lab.registry import DEMOS
 from tests import servers
+from tests.browsers import Tab
+
+pytestmark = pytest.mark.browser
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -19,38 +20,6 @@ RUN_TIMEOUT_MS = 120_000
 def server(tmp_path_factory):
     with servers.uvicorn_server(tmp_path_factory.mktemp("browser")) as (url, _):
         yield url
-
-
-class Tab:
-    """A browser page that keeps every console error and uncaught exception it sees.
-
-    Chromium also logs each 4xx/5xx answer a fetch() got as a console error; for the demo
-    endpoints those are results the page reports (a pitfall's wrong way may fail on purpose),
-    and the tests check the statuses themselves.
-    """
-
-    def __init__(self, context):
-        self.page = context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", self.on_console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def on_console(self, message) -> None:
-        if message.type != "error":
-            return
-        failed_demo_call = (
-            message.text.startswith("Failed to load resource")
-            and "/demo/" in urlsplit(message.location.get("url", "")).path
-        )
-        if not failed_demo_call:
-            self.errors.append(message.text)
-
-
-@pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield Tab(context)
-    context.close()
 
 
 @pytest.fixture

@@ -251,6 +251,7 @@ def server(tmp_path_factory):
         yield url
 
 
+@pytest.mark.browser
 def test_the_page_runs_a_load_from_the_server(browser, server):
     """On the upstream page the server loads both twins and the table shows their numbers and the sentence."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from asyncdemo.asgi import application
 from lab import looplag
-from tests.lesson.test_clients import Lifespan
+from tests.servers import Lifespan
 
 
 @pytest.mark.asyncio

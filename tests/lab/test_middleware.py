@@ -1,23 +1,12 @@
 """Server-Timing: one middleware, both modes, no thread hop; upstream wait counted once per overlap."""
 
-import re
-
 import pytest
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpResponse
 from django.urls import reverse
 
 from lab.middleware import ServerTimingMiddleware
-
-HEADER = re.compile(
-    r'app;dur=(?P<app>\d+\.\d), upstream;dur=(?P<upstream>\d+\.\d);desc="(?P<calls>\d+) calls?"'
-)
-
-
-def timing(response) -> dict[str, float]:
-    match = HEADER.fullmatch(response["Server-Timing"])
-    assert match, response["Server-Timing"]
-    return {name: float(value) for name, value in match.groupdict().items()}
+from tests.readers import timing
 
 
 def test_sync_view_under_the_sync_client(client):

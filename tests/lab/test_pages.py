@@ -19,7 +19,7 @@ from bench import report
 from lab import figures
 from lab.registry import DEMOS
 from tests import servers
-from tests.lab.conftest import missing
+from tests.browsers import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = Path(os.environ.get("AXE_CORE", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
@@ -92,6 +92,7 @@ def blocking_violations(page, axe_source: str) -> list[str]:
     ]
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", PAGES)
 def test_page_has_no_serious_accessibility_violation(wide, server, axe_source, name):
     """axe-core finds no serious or critical violation on the page."""
@@ -102,6 +103,7 @@ def test_page_has_no_serious_accessibility_violation(wide, server, axe_source, n
         page.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("demo", DEMOS, ids=lambda demo: demo.slug)
 def test_no_code_is_cut_off_at_1366_px(wide, server, demo):
     """At 1366 px every line of code fits its column, in a font of at least 14 px.
@@ -133,6 +135,7 @@ def test_no_code_is_cut_off_at_1366_px(wide, server, demo):
         page.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", PAGES)
 def test_page_does_not_scroll_sideways_at_390_px(narrow, server, name):
     """At 390 px the page itself never scrolls sideways: wide tables scroll in their own box."""
@@ -157,6 +160,7 @@ def test_page_does_not_scroll_sideways_at_390_px(narrow, server, name):
         page.close()
 
 
+@pytest.mark.browser
 def test_naive_choices_table_keeps_its_first_column_in_view(narrow, server):
     """The naive-choices table scrolls inside a focusable region, its first column sticky."""
     page = open_page(narrow, server + reverse("lab:naive_choices"))
@@ -172,6 +176,7 @@ def test_naive_choices_table_keeps_its_first_column_in_view(narrow, server):
         page.close()
 
 
+@pytest.mark.browser
 def test_voting_from_the_poll_page_shows_the_new_count(wide, server):
     """Voting on the poll page shows the new count on the page, which keeps its way back."""
     page = open_page(wide, server + "/demo/async_poll/?question=1")

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from lab import unhandled
 from tests import servers
-from tests.lab.test_browser import Tab
+from tests.browsers import Tab
 
 # Long enough for a run's rounds on a busy machine, short enough to fail a hung page.
 WAIT_MS = 60_000
@@ -84,13 +84,6 @@ def server(tmp_path_factory):
         yield url
 
 
-@pytest.fixture
-def tab(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield Tab(context)
-    context.close()
-
-
 def open_pair(tab: Tab, server: str, slug: str, **fields: int):
     page = tab.page
     page.set_default_timeout(WAIT_MS)
@@ -121,6 +114,7 @@ def comparisons(page) -> list[dict[str, str]]:
     )
 
 
+@pytest.mark.browser
 def test_cache_verdict_agrees_with_the_measured_numbers(tab, server):
     """Both cache twins start cold, and the verdict claims only what the rounds' numbers show.
 
@@ -159,6 +153,7 @@ def test_cache_verdict_agrees_with_the_measured_numbers(tab, server):
     assert tab.errors == []
 
 
+@pytest.mark.browser
 def test_failed_wrong_way_is_not_compared(tab, server):
     """A pitfall whose wrong way fails gets no ratio: the verdict says it failed, and why."""
     page = open_pair(tab, server, "question_badly", concurrency=1)
@@ -173,6 +168,7 @@ def test_failed_wrong_way_is_not_compared(tab, server):
     assert tab.errors == []
 
 
+@pytest.mark.browser
 def test_stream_timeline_shows_which_twin_streams(tab, server):
     """Under ASGI the async stream's first byte comes long before its end, the sync one's at its end."""
     page = open_pair(tab, server, "stream", concurrency=1, chunks=5, interval=300)
@@ -200,6 +196,7 @@ def test_stream_timeline_shows_which_twin_streams(tab, server):
     assert tab.errors == []
 
 
+@pytest.mark.browser
 def test_thread_peak_is_shown_per_view(tab, server):
     """The results show each view's peak thread count, and each concurrent sync request holds a thread.
 
@@ -219,6 +216,7 @@ def test_thread_peak_is_shown_per_view(tab, server):
     assert tab.errors == []
 
 
+@pytest.mark.browser
 def test_lost_task_page_shows_the_error_nobody_retrieved(tab, server):
     """After a run with fail=1 the page shows the lost task's error and the queued task FAILED."""
     page = open_pair(tab, server, "lost-task", concurrency=1, delay=20, fail=1)
@@ -256,6 +254,7 @@ def samples(entry: dict[str, str]) -> list[tuple[float, int]]:
     ]
 
 
+@pytest.mark.browser
 def test_leave_early_shows_the_sync_stream_reading_on(tab, server):
     """After the client leaves, the async stream's upstream drips close within 1 s; the sync one's stay open.
 

@@ -3,8 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.lab.test_middleware import timing
-from tests.readers import app_ms
+from tests.readers import app_ms, timing
 
 TWINS = ["sync_cached", "async_cached"]
 

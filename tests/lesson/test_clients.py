@@ -7,31 +7,12 @@ import pytest
 from django.urls import reverse
 
 from asyncdemo.asgi import application
-from tests.servers import open_sockets
+from tests.servers import Lifespan, open_sockets
 from views_demo import clients
 
 
-class Lifespan:
-    """Drive an ASGI app's lifespan from a test."""
-
-    def __init__(self, app):
-        self.app = app
-        self.inbox: asyncio.Queue = asyncio.Queue()
-        self.outbox: asyncio.Queue = asyncio.Queue()
-
-    async def __aenter__(self):
-        self.task = asyncio.create_task(self.app({"type": "lifespan"}, self.inbox.get, self.outbox.put))
-        await self.inbox.put({"type": "lifespan.startup"})
-        assert (await self.outbox.get())["type"] == "lifespan.startup.complete"
-        return self
-
-    async def __aexit__(self, *exc_info):
-        await self.inbox.put({"type": "lifespan.shutdown"})
-        assert (await self.outbox.get())["type"] == "lifespan.shutdown.complete"
-        await self.task
-
-
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("live_upstream")
 async def test_lifespan_client_serves_every_request_and_is_closed_at_shutdown(monkeypatch):
     """Startup opens one AsyncClient, every request on the loop uses it, shutdown closes it."""
     browser = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://127.0.0.1")

@@ -25,6 +25,7 @@ def test_under_wsgi_the_fanout_inside_one_request_is_still_concurrent(client):
     assert 200 <= app_ms(response) < 1000
 
 
+@pytest.mark.server
 def test_under_uvicorn_requests_share_one_loop(tmp_path):
     """Two requests to a real uvicorn run on the same event loop."""
     with servers.uvicorn_server(tmp_path) as (url, _):

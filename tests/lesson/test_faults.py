@@ -1,22 +1,11 @@
 """Upstream faults become 502 or 504 with a reason, the same from both twins."""
 
 import pytest
-from django.urls import reverse
 
-from lab.registry import BY_SLUG, DEMOS
+from lab.registry import BY_SLUG
+from tests.demos import UPSTREAM_VIEWS, get
 from tests.servers import free_port
-from views_demo import params
 from views_demo.models import Choice
-
-UPSTREAM_VIEWS = [name for demo in DEMOS if params.DELAY in demo.params for name in demo.view_names]
-DEMO_OF = {name: demo for demo in DEMOS for name in demo.view_names}
-
-
-def get(client, name, **query):
-    """Call a view as its demo does (POST for a vote), with the demo's sample and `query`."""
-    demo = DEMO_OF[name]
-    send = client.post if demo.method == "POST" else client.get
-    return send(reverse(f"views_demo:{name}"), {**demo.sample, **query})
 
 
 @pytest.mark.parametrize("name", UPSTREAM_VIEWS)

@@ -192,7 +192,9 @@ def test_routes_cover_every_url():
 )
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), raw=raw_query, urlencoded=st.booleans())
-def test_django_route_answers_hostile_input_without_5xx(seeded, namespace, pattern, data, raw, urlencoded):
+def test_django_route_answers_hostile_input_without_5xx(
+    seeded, live_upstream, namespace, pattern, data, raw, urlencoded
+):
     """Returns no 5xx, and a reason with a 4xx, for a hostile GET query or POST form to any route."""
     route = str(pattern.pattern)
     segment = data.draw(route_segments(route), label="segment")

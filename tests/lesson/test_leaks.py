@@ -15,9 +15,8 @@ import pytest
 from django.urls import reverse
 
 from asyncdemo.asgi import application
-from tests.lesson.test_clients import Lifespan
-from tests.lesson.test_faults import DEMO_OF, UPSTREAM_VIEWS, get
-from tests.servers import open_sockets, settles
+from tests.demos import DEMO_OF, UPSTREAM_VIEWS, get
+from tests.servers import Lifespan, open_sockets, settles
 from views_demo import clients
 
 FAULTS = ["status/503", "invalid-json", "reset", "big", "drip"]

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from asyncdemo.asgi import application
 from tests import servers
-from tests.lesson.test_clients import Lifespan
 from tests.readers import app_ms
+from tests.servers import Lifespan
 from views_demo import tasks
 from views_demo.errors import UpstreamError
 
@@ -51,6 +51,7 @@ def loop_lag(url: str) -> dict:
     return httpx.get(url + reverse("lab:loop_lag"), timeout=5).json()["lag"]
 
 
+@pytest.mark.server
 def test_blocking_sleep_stalls_every_other_request(server):
     """While async_sleep_badly blocks 1.5 s, hello on the same server waits for it and the loop lags."""
     url, _ = server
@@ -59,6 +60,7 @@ def test_blocking_sleep_stalls_every_other_request(server):
     assert loop_lag(url)["max_10s_ms"] >= 1000
 
 
+@pytest.mark.server
 def test_awaited_sleep_leaves_the_server_free(server):
     """While async_sleep awaits 1.5 s, hello on the same server answers at once and the loop does not lag."""
     url, _ = server
@@ -73,6 +75,7 @@ REQUESTS = 20
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("live_upstream")
 async def test_a_client_per_request_is_built_every_time_and_costs_cpu(monkeypatch):
     """Over 20 requests the bad view builds 20 clients and burns at least twice async_upstream's CPU."""
     created = []
@@ -105,6 +108,7 @@ async def test_a_client_per_request_is_built_every_time_and_costs_cpu(monkeypatc
 
 
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("live_upstream")
 async def test_a_lost_task_error_reaches_only_the_loops_exception_handler():
     """async_task_badly answers 200 while its task fails; the error surfaces only as a loop report."""
     loop = asyncio.get_running_loop()
@@ -132,6 +136,7 @@ async def test_a_lost_task_error_reaches_only_the_loops_exception_handler():
     assert app_ms(response) < 500
 
 
+@pytest.mark.server
 def test_a_lost_task_error_is_only_a_line_in_the_server_log(server):
     """Over real HTTP, async_task_badly answers 200 and its failure shows only in uvicorn's log."""
     url, process = server

@@ -5,6 +5,7 @@ import secrets
 import subprocess
 import sys
 
+import pytest
 from django.urls import reverse
 
 from lab.registry import DEMOS
@@ -30,6 +31,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.server
 def test_deploy_check_is_clean_with_production_settings():
     """`manage.py check --deploy` reports nothing with DEBUG=0, a real key and hosts."""
     result = manage("check", "--deploy", "--fail-level", "DEBUG", env=PRODUCTION)
@@ -37,6 +39,7 @@ def test_deploy_check_is_clean_with_production_settings():
     assert "System check identified no issues" in result.stdout
 
 
+@pytest.mark.server
 def test_refuses_to_start_with_debug_off_and_no_secret_key():
     """DEBUG=0 without SECRET_KEY stops at start with a one-line reason."""
     result = manage("check", env={"DEBUG": "0", "ALLOWED_HOSTS": "asyncdemo.example.com"})
@@ -49,6 +52,7 @@ def test_no_demo_takes_text_that_could_name_a_host():
     assert all(isinstance(param, IntParam) for demo in DEMOS for param in demo.params)
 
 
+@pytest.mark.server
 def test_slow_upstream_listens_on_loopback_unless_told():
     """`python -m slow_upstream` binds 127.0.0.1 by default."""
     result = subprocess.run(
@@ -69,6 +73,7 @@ def test_responses_carry_security_headers(client):
     assert response["X-Frame-Options"] == "DENY"
 
 
+@pytest.mark.server
 def test_deploy_check_sees_through_the_fast_middleware():
     """With the fast middleware, check --deploy still catches a missing HSTS or frame setting."""
     result = manage("check", "--deploy", env={**PRODUCTION, "HTTPS": "0"})

@@ -96,6 +96,7 @@ def first_chunk_after(url: str, name: str, chunks: int, interval: int) -> tuple[
         return waited, first + "".join(parts)
 
 
+@pytest.mark.server
 def test_async_stream_sends_each_chunk_as_it_comes(server):
     """Under ASGI the async twin's first chunk arrives long before its last (5 chunks, 500 ms apart)."""
     url, _ = server
@@ -104,6 +105,7 @@ def test_async_stream_sends_each_chunk_as_it_comes(server):
     assert waited < 2.0
 
 
+@pytest.mark.server
 def test_sync_stream_under_asgi_arrives_all_at_once(server):
     """Under ASGI Django reads the sync twin's generator whole before sending it, and warns."""
     url, process = server
@@ -113,6 +115,7 @@ def test_sync_stream_under_asgi_arrives_all_at_once(server):
     assert "StreamingHttpResponse must consume synchronous iterators" in process.log()
 
 
+@pytest.mark.server
 def test_disconnect_cancels_the_async_stream_and_its_upstream_call(server):
     """A client leaving mid-stream cancels the async view: its upstream drip closes, no task is left."""
     url, process = server
@@ -129,6 +132,7 @@ def test_disconnect_cancels_the_async_stream_and_its_upstream_call(server):
     assert "stream closed before its end: the upstream response is closed" in process.log()
 
 
+@pytest.mark.server
 def test_sync_stream_under_asgi_reads_on_after_a_disconnect(server):
     """The sync twin's thread cannot be cancelled: it reads the upstream to the end of the drip."""
     url, _ = server
@@ -140,6 +144,7 @@ def test_sync_stream_under_asgi_reads_on_after_a_disconnect(server):
     assert eventually(lambda: open_drips(url) == 0, timeout=5)
 
 
+@pytest.mark.server
 def test_upstream_fault_under_uvicorn_cuts_the_stream(tmp_path):
     """With the upstream down, both twins start a 200 and drop it: the client sees an incomplete body."""
     broken = {"UPSTREAM_URL": f"http://127.0.0.1:{free_port()}"}
@@ -164,6 +169,7 @@ def wsgi_server(tmp_path_factory):
         yield url, process
 
 
+@pytest.mark.server
 def test_sync_stream_under_wsgi_streams(wsgi_server):
     """Under runserver the sync twin sends each chunk as it comes."""
     url, _ = wsgi_server
@@ -172,6 +178,7 @@ def test_sync_stream_under_wsgi_streams(wsgi_server):
     assert waited < 2.0
 
 
+@pytest.mark.server
 def test_async_stream_under_wsgi_arrives_all_at_once(wsgi_server):
     """Under runserver Django reads the async twin's iterator whole, in a loop of its own, and warns."""
     url, process = wsgi_server
@@ -181,6 +188,7 @@ def test_async_stream_under_wsgi_arrives_all_at_once(wsgi_server):
     assert "StreamingHttpResponse must consume asynchronous iterators" in process.log()
 
 
+@pytest.mark.server
 def test_disconnect_under_wsgi_closes_the_sync_stream(wsgi_server):
     """A client leaving makes runserver's next write fail; it closes the generator and the upstream call."""
     url, process = wsgi_server

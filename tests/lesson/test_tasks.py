@@ -88,6 +88,7 @@ def wait_until_finished(url: str, timeout: float = 30) -> dict:
     raise AssertionError(f"task at {url} did not finish within {timeout} s: {result}")
 
 
+@pytest.mark.server
 def test_a_real_worker_runs_enqueued_tasks(tmp_path):
     """With uvicorn and `manage.py db_worker` on one SQLite file, enqueued tasks run to the end."""
     with servers.uvicorn_server(tmp_path, worker=True) as (url, process):

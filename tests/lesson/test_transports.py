@@ -16,7 +16,7 @@ TRANSPORTS = {"aiohttp": AiohttpTransport, "httpx": httpx.AsyncHTTPTransport}
 
 
 @pytest_asyncio.fixture(params=sorted(TRANSPORTS))
-async def pooled_client(request, settings):
+async def pooled_client(request, settings, live_upstream):
     """The client the ASGI lifespan opens, over one transport, closed after the test."""
     settings.UPSTREAM_TRANSPORT = request.param
     client = await clients.aopen_client()

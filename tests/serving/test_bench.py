@@ -200,6 +200,7 @@ class LiveServer:
         self.url = url
 
 
+@pytest.mark.server
 def test_write_cells_post_one_choice_with_a_token_from_the_real_form(transactional_db, live_server, client):
     """reads the token and a choice from the contestant's own poll form; the POST it builds is counted."""
     call_command("seed_demo", verbosity=0)

@@ -18,6 +18,8 @@ import pytest
 
 from tests import servers
 
+pytestmark = pytest.mark.server
+
 # What a reader adds to a project fresh from `startproject mysite`, and nothing more; the README
 # quotes these lines. UPSTREAM_URL's default is the simulator's default port, 8001; the test runs
 # the simulator on a free port, so it names it.

@@ -116,6 +116,7 @@ async def send_votes(url: str, token: str, plan: list[tuple[str, int]], *, fault
     return {"answers": answers, "ended": ending.result() if ending else []}
 
 
+@pytest.mark.server
 def test_ending_every_session_mid_load_answers_503_and_counts_exactly(tmp_path, capsys):
     """Votes cut off by ended sessions answer 503 with a short reason, the pool recovers by itself,
     and each path counts exactly the votes it answered 200."""

@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from tests import servers
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

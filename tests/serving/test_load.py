@@ -9,13 +9,17 @@ import collections
 import random
 
 import httpx
+import pytest
 from django.urls import reverse
 
 from lab.registry import BY_SLUG
 from tests import servers
-from tests.serving.test_votes import AT_ONCE, browser, vote_counts
+
+pytestmark = pytest.mark.server
 
 REQUESTS = 1000
+# Requests in flight at once, as in test_votes.py: enough to collide, few enough for 2 cores.
+AT_ONCE = 100
 READS = [
     ("sync_question", {"question": 1}),
     ("async_question", {"question": 1}),
@@ -52,7 +56,7 @@ async def send(
 ) -> list[int | str]:
     """Send the plan, AT_ONCE at a time; return each answer's status and add why to `reasons`."""
     in_flight = asyncio.Semaphore(AT_ONCE)
-    client = browser(url, token)
+    client = servers.csrf_client(url, token, connections=AT_ONCE)
 
     async def one(method: str, view: str, data: dict) -> int | str:
         path = reverse(f"views_demo:{view}")
@@ -76,11 +80,11 @@ def test_mixed_load_loses_nothing(tmp_path, capsys):
     """1,000 concurrent reads, votes and fan-outs: every answer 200, every vote counted."""
     with servers.uvicorn_server(tmp_path, options=("--no-access-log",)) as (url, _):
         token = servers.csrf_token(url)
-        before = vote_counts(url)
+        before = servers.vote_counts(url)
         plan = plan_requests(sorted(before))
         reasons: list[str] = []
         statuses = asyncio.run(send(url, token, plan, reasons))
-        after = vote_counts(url)
+        after = servers.vote_counts(url)
 
     sent_votes = collections.Counter(data["choice"] for method, _, data in plan if method == "POST")
     added = {choice: after[choice] - before[choice] for choice in before}

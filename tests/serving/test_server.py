@@ -8,6 +8,8 @@ from lab.registry import DEMOS
 from tests import servers
 from tests.readers import answer_of
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -30,6 +30,8 @@ import pytest
 
 from tests import servers
 
+pytestmark = pytest.mark.server
+
 ASGI = "asyncdemo.asgi:application"
 WSGI = "asyncdemo.wsgi:application"
 STOP_WITHIN = 10  # seconds from SIGTERM to exit

@@ -13,10 +13,13 @@ import os
 import time
 
 import httpx
+import pytest
 from django.urls import reverse
 
 from lab.registry import BY_SLUG
 from tests import servers
+
+pytestmark = pytest.mark.server
 
 VOTES = 1000
 # Requests in flight at once: enough to make the writes collide, few enough for a 2-core machine.
@@ -26,31 +29,10 @@ AT_ONCE = 100
 VOTE_VIEWS = BY_SLUG["vote"].view_names + BY_SLUG["locked_vote"].view_names
 
 
-def vote_counts(url: str) -> dict[int, int]:
-    """Return the votes of each choice of question 1, as the server reads them."""
-    response = httpx.get(url + reverse("views_demo:sync_question"), params={"question": 1}, timeout=10)
-    response.raise_for_status()
-    return {choice["id"]: choice["votes"] for choice in response.json()["result"]["choices"]}
-
-
-def browser(url: str, token: str) -> httpx.AsyncClient:
-    """A client that sends the CSRF cookie and token with every request, AT_ONCE connections."""
-    return httpx.AsyncClient(
-        base_url=url,
-        cookies={"csrftoken": token},
-        headers={"X-CSRFToken": token},
-        timeout=60,
-        # uvicorn closes a connection after 5 s idle, and httpx by default keeps one idle for
-        # 5 s too: it may then send on a connection the server is closing (a ReadError that no
-        # server error caused). Letting the client drop idle connections first avoids the race.
-        limits=httpx.Limits(max_connections=AT_ONCE, keepalive_expiry=1),
-    )
-
-
 async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
     """POST every (view, choice) of `plan`, AT_ONCE at a time; return each status or transport error."""
     in_flight = asyncio.Semaphore(AT_ONCE)
-    client = browser(url, token)
+    client = servers.csrf_client(url, token, connections=AT_ONCE)
 
     async def vote(view: str, choice: int) -> int | str:
         async with in_flight:
@@ -71,13 +53,13 @@ def test_concurrent_votes_are_all_counted(tmp_path, capsys):
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     with servers.uvicorn_server(tmp_path) as (url, _):
         token = servers.csrf_token(url)
-        before = vote_counts(url)
+        before = servers.vote_counts(url)
         choices = sorted(before)
         plan = [(VOTE_VIEWS[i % len(VOTE_VIEWS)], choices[i % len(choices)]) for i in range(VOTES)]
         started = time.perf_counter()
         statuses = asyncio.run(send_votes(url, token, plan))
         elapsed = time.perf_counter() - started
-        after = vote_counts(url)
+        after = servers.vote_counts(url)
 
     errors = collections.Counter(status for status in statuses if status != 200)
     added = {choice: after[choice] - before[choice] for choice in choices}

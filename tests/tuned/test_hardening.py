@@ -177,6 +177,7 @@ def test_a_forked_child_runs_calls_on_fresh_threads(pool):
 # A real server
 
 
+@pytest.mark.server
 def test_a_client_leaving_mid_transaction_does_not_break_later_requests(tmp_path):
     """Answers 200 to the 8 plain database requests after clients leave mid-transaction."""
     env = {"DJANGO_SETTINGS_MODULE": "tests.tuned.hardening_settings"}

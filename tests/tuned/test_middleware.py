@@ -198,6 +198,7 @@ def settings_of(module: str, code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("module", "expected", "tuned_app", "asgi_application"),
     [

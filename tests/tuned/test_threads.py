@@ -135,6 +135,7 @@ async def peak_threads_while_waiting(url: str, pid: int) -> tuple[int, list[int]
     return threads, [response.status_code for response in responses]
 
 
+@pytest.mark.server
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("module", "many"), [("asyncdemo.settings", True), ("tuned.settings", False)])
 async def test_threads_held_by_waiting_async_requests(tmp_path, module, many):
@@ -152,6 +153,7 @@ async def test_threads_held_by_waiting_async_requests(tmp_path, module, many):
         assert threads <= idle + ThreadPool().max_idle + 4
 
 
+@pytest.mark.server
 @pytest.mark.asyncio
 async def test_slow_sync_views_do_not_hold_up_async_requests(tmp_path):
     """Four sync views waiting 2 s hold four threads; async requests meanwhile answer in one wait."""
@@ -180,6 +182,7 @@ SETTING_OF = (
 )
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("env", "kept"),
     [
@@ -204,6 +207,7 @@ def test_sqlite_connections_persist_only_where_threads_outlive_requests(env, kep
     assert int(out.stdout.split()[-1]) == kept
 
 
+@pytest.mark.server
 @pytest.mark.parametrize("module", ["tests.tuned.hardening_settings", "tests.tuned.hardening_stock_settings"])
 def test_a_background_task_may_call_sync_code_after_its_request(tmp_path, module):
     """A task that outlives its request and then calls sync_to_async runs, as under Django as it ships.

@@ -1,0 +1,16 @@
+"""The demo views as the tests call them, from the lab's registry of demos (lab/registry.py)."""
+
+from django.urls import reverse
+
+from lab.registry import DEMOS
+from views_demo import params
+
+UPSTREAM_VIEWS = [name for demo in DEMOS if params.DELAY in demo.params for name in demo.view_names]
+DEMO_OF = {name: demo for demo in DEMOS for name in demo.view_names}
+
+
+def get(client, name, **query):
+    """Call a view as its demo does (POST for a vote), with the demo's sample and `query`."""
+    demo = DEMO_OF[name]
+    send = client.post if demo.method == "POST" else client.get
+    return send(reverse(f"views_demo:{name}"), {**demo.sample, **query})
