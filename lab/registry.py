@@ -59,6 +59,10 @@ class Demo:
     # The views wait on the upstream or stream: the page offers "Leave early", which aborts a
     # batch mid-way and shows what the server still does for each view after the client left.
     leave_early: bool = False
+    # What the lab's verdict compares (static/lab/verdict.js): "wall" time per batch,
+    # "first_byte" for a stream, "loop_lag" for a view that blocks the loop, or "none" where
+    # the lesson is not speed.
+    measure: str = "wall"
 
     @property
     def view_names(self) -> list[str]:
@@ -221,6 +225,7 @@ DEMOS: list[Demo] = [
         "the sync twin's thread reads on to the end. Under WSGI it is the other way round. Read "
         "views_demo/views/streaming.py and upstream.drip/adrip.",
         leave_early=True,
+        measure="first_byte",
     ),
     Demo(
         slug="events",
@@ -235,6 +240,7 @@ DEMOS: list[Demo] = [
         "Under ASGI sync_events sends them all at once at the end; under WSGI it streams but holds a "
         "worker thread per listener. Read views_demo/views/streaming.py.",
         leave_early=True,
+        measure="first_byte",
     ),
     # Class-based views
     Demo(
@@ -327,6 +333,7 @@ DEMOS: list[Demo] = [
         observe="Open /demo/async_sleep_badly/?delay=2000 and, in another tab, /lab/loop-lag/: the second "
         "waits for the first, then reports about 2000 ms of lag. With async_sleep it answers at once. "
         "Read views_demo/views/pitfalls.py.",
+        measure="loop_lag",
     ),
     Demo(
         slug="client-per-request",
@@ -353,6 +360,7 @@ DEMOS: list[Demo] = [
         sample={"delay": 20, "fail": 1},
         pitfall=True,
         unhandled=True,
+        measure="none",
         observe="With fail=1 both answer 200 at once. The bad one's error shows only as \"Task exception was "
         "never retrieved\" in the server's console (after a run this page asks the server's event "
         "loop for it); the right one's status_url says FAILED and why. "

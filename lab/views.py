@@ -339,6 +339,7 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "leaveEarly": demo.leave_early,
         # Streamed answers get a timeline of when each piece arrived.
         "timeline": demo.topic == "Streaming",
+        "measure": demo.measure,
         "csrfCookieName": settings.CSRF_COOKIE_NAME,
         # get_token() also sets the CSRF cookie, which the script sends back on POST.
         "csrfToken": get_token(request),

@@ -2,16 +2,18 @@
 // (templates/lab/pair.html).
 //
 // Each view is first warmed with one unmeasured request, so no view pays the server's cold
-// start for the others. Then come ROUNDS measured rounds, the views' order reversed every
-// other round (A B, B A, A B, B A), so neither runs always first or always after the other.
+// start for the others. Then come measured rounds, the views' order reversed every other
+// round (A B, B A, A B, B A), so neither runs always first or always after the other: four,
+// and four more when the first four point to a winner (static/lab/verdict.js decides).
 // A demo whose views share state (the cache) has it reset before every batch, so each twin
 // starts from the same state. Each batch fires `concurrency` requests at once.
 //
 // Every number shown is measured here, in the browser, from real requests: latency from
 // start to the last byte read, when each piece of the body arrived, the time a request
 // waited for a free connection (Resource Timing), and each batch's wall time. The verdict
-// compares the views' median wall times over the rounds, and says "within noise" when the
-// rounds' spreads overlap. Meanwhile /lab/loop-lag/ is polled for the server's mode and its
+// compares each pair of views on the demo's own measure (wall time, time to first byte or
+// loop lag; none for the lost task) by labVerdict.decide, which says "within noise" unless
+// the rounds leave no doubt. Meanwhile /lab/loop-lag/ is polled for the server's mode and its
 // event-loop lag, and /lab/threads/ for the most threads the server had during each batch.
 //
 // "Leave early" fires one batch at each view, aborts it part of the way through and then shows
@@ -34,12 +36,8 @@
   const SETTLE_MS = 1100;
   const SETTLE_ABOVE_MS = 20;
   const REQUEST_TIMEOUT_MS = 60000;
-  // Measured rounds per view. Four keep a run short and still show the spread; the order
-  // alternates, so two rounds start with each view.
-  const ROUNDS = 4;
-  // Below this ratio of median wall times a difference is not worth a claim, even when the
-  // rounds' spreads happen not to overlap.
-  const NOISE_RATIO = 1.1;
+  // Measured rounds per view, and how many a claimed winner needs (static/lab/verdict.js).
+  const { FIRST_ROUNDS, CONFIRM_ROUNDS, decide, median, ms } = labVerdict;
   // How long to wait, after a run, for a lost task's error and for a queued task to finish.
   const UNHANDLED_WAIT_MS = 5000;
   const TASK_WAIT_MS = 10000;
@@ -56,15 +54,7 @@
   const FALLBACK_COLORS = ["#3b5bdb", "#e8590c", "#0c8599", "#9c36b5"];
 
   const colorOf = (view, index) => COLORS[view.label] || FALLBACK_COLORS[index % FALLBACK_COLORS.length];
-  const ms = (value) =>
-    `${value === 0 ? "0" : value < 10 ? value.toFixed(1) : Math.round(value).toLocaleString("en")} ms`;
   const sleep = (delay) => new Promise((resolve) => setTimeout(resolve, delay));
-
-  function median(values) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  }
 
   function cookie(name) {
     const prefix = `${name}=`;
@@ -344,18 +334,23 @@
         previous = { worstLag: lag.server === "ASGI" ? lag.worst : null };
       }
       const rows = config.views.map((view, index) => ({ view, index, batches: [] }));
-      for (let round = 0; round < ROUNDS; round += 1) {
+      let rounds = FIRST_ROUNDS;
+      for (let round = 0; round < rounds; round += 1) {
         for (const index of roundOrder(round)) {
           await settleAfter(previous);
-          const batch = await runBatch(config.views[index], concurrency, values, `round ${round + 1} of ${ROUNDS}`);
+          const batch = await runBatch(config.views[index], concurrency, values, `round ${round + 1} of ${rounds}`);
           batch.round = round;
           rows[index].batches.push(batch);
           previous = batch;
         }
         results.splice(0, results.length, ...rows.map(summarise));
         draw();
+        // A winner in sight after the first batch must hold over a second one.
+        if (round + 1 === rounds && rounds < CONFIRM_ROUNDS && comparisons().some(({ call }) => call === "more")) {
+          rounds = CONFIRM_ROUNDS;
+        }
       }
-      $("live-status").textContent = `done: ${ROUNDS} rounds of ${concurrency} requests at each of ${config.views.length} views, after one to warm each up`;
+      $("live-status").textContent = `done: ${rounds} rounds of ${concurrency} requests at each of ${config.views.length} views, after one to warm each up`;
     } finally {
       lag.polling = false;
       await polling;
@@ -409,55 +404,67 @@
 
   // The verdict
 
-  // Compare `other` with `base` by their median wall times, or refuse to when either failed.
+  // Each round's sample of the demo's measure (config.measure, from the registry): the batch's
+  // wall time, its requests' median time to first byte, or the worst loop lag during it.
+  const SAMPLES = {
+    wall: (batch) => batch.wall,
+    first_byte: (batch) => median(batch.requests.map((request) => request.firstByte ?? request.end - request.start)),
+    loop_lag: (batch) => batch.worstLag,
+  };
+
+  // Compare `other` with `base` on the demo's measure, or refuse to when either failed.
   function compare(base, other) {
-    const facts = {
-      base: base.view.name,
-      view: other.view.name,
-      "base-median": base.wall.toFixed(1),
-      "base-min": base.wallMin.toFixed(1),
-      "base-max": base.wallMax.toFixed(1),
-      "view-median": other.wall.toFixed(1),
-      "view-min": other.wallMin.toFixed(1),
-      "view-max": other.wallMax.toFixed(1),
-    };
     const failedOne = [base, other].filter((result) => result.failed.length);
     if (failedOne.length) {
       // A failed batch often answers fast: its time says nothing about the view's speed.
       const text = failedOne
         .map((result) => `${result.view.label} (${result.view.name}) failed: ${failures(result)}.`)
         .join(" ");
-      return { facts: { ...facts, call: "failed" }, text: `${text} No time comparison: a failed request's time says nothing about speed.` };
+      const facts = { base: base.view.name, view: other.view.name, call: "failed" };
+      return { call: "failed", facts, text: `${text} No time comparison: a failed request's time says nothing about speed.` };
     }
-    const ratio = Math.max(base.wall, other.wall) / Math.max(Math.min(base.wall, other.wall), 0.001);
-    const overlap = base.wallMin <= other.wallMax && other.wallMin <= base.wallMax;
-    const spread = (result) => `${ms(result.wallMin)} to ${ms(result.wallMax)}`;
-    const detail =
-      `median wall time ${ms(other.wall)} for ${other.view.name} (${spread(other)}) and ${ms(base.wall)} ` +
-      `for ${base.view.name} (${spread(base)}), over ${other.batches.length} rounds`;
-    facts.ratio = ratio.toFixed(2);
-    facts.overlap = String(overlap);
-    if (overlap || ratio < NOISE_RATIO) {
-      const why = overlap ? "the rounds' ranges overlap" : `they differ by less than ${NOISE_RATIO}×`;
-      return { facts: { ...facts, call: "noise" }, text: `${other.view.name} and ${base.view.name}: within noise, ${why}: ${detail}.` };
+    if (config.measure === "none") {
+      const facts = { base: base.view.name, view: other.view.name, call: "none" };
+      const text =
+        `No timing verdict: both views answer at once, and the lesson is what was lost, not speed. "After the run" ` +
+        `below shows the errors the event loop reported with nobody to tell, and what the queued task kept.`;
+      return { call: "none", facts, text };
     }
-    const [fast, slow] = other.wall < base.wall ? [other, base] : [base, other];
-    return {
-      facts: { ...facts, call: fast === other ? "faster" : "slower" },
-      text: `${fast.view.name} was ${ratio.toFixed(1)}× faster than ${slow.view.name}, every round: ${detail}.`,
-    };
+    // Under WSGI no loop is watched: the blocking pair falls back to wall time, and says so.
+    const lagless = config.measure === "loop_lag" && [base, other].some((result) => result.worstLag === null);
+    const measure = lagless ? "wall" : config.measure;
+    const sides = [base, other].map((result) => ({ name: result.view.name, samples: result.batches.map(SAMPLES[measure]) }));
+    const verdict = decide(...sides, measure);
+    if (lagless) verdict.text = `No event loop to watch on this server, so by wall time: ${verdict.text}`;
+    return verdict;
+  }
+
+  // Every pair of views, so a third view (the thread pool) is compared with both twins.
+  function comparisons() {
+    return results.flatMap((base, index) => results.slice(index + 1).map((other) => compare(base, other)));
+  }
+
+  // When a streamed answer's pieces arrived: the median request's first and last read.
+  function arrivals(result) {
+    const reads = result.shown.requests.filter((request) => request.reads.length);
+    if (!reads.length) return `${result.view.name}: no piece read`;
+    const first = median(reads.map((request) => request.reads[0].at));
+    const last = median(reads.map((request) => request.reads[request.reads.length - 1].at));
+    const count = median(reads.map((request) => request.reads.length));
+    return `${result.view.name} from ${ms(first)} to ${ms(last)} (${count} read${count === 1 ? "" : "s"})`;
   }
 
   function drawVerdict() {
     const holder = $("verdict");
     holder.replaceChildren();
     if (results.length < 2) return;
-    const [base, ...others] = results;
-    for (const other of others) {
-      const { facts, text } = compare(base, other);
+    for (const { facts, text } of comparisons()) {
       const line = html("p", { class: "comparison" }, text);
       for (const [name, value] of Object.entries(facts)) line.dataset[name.replace(/-(\w)/g, (_, c) => c.toUpperCase())] = value;
       holder.append(line);
+    }
+    if (config.measure === "first_byte") {
+      holder.append(html("p", { class: "arrivals" }, `Pieces arrived, in each view's middle round: ${results.map(arrivals).join("; ")}.`));
     }
   }
 
@@ -470,8 +477,7 @@
     return step * power;
   }
 
-  function drawAxis(svg, { x, scaleMax, top, axisY, left, plot }) {
-    const ticks = 5;
+  function drawAxis(svg, { x, scaleMax, top, axisY, left, plot, ticks }) {
     for (let tick = 0; tick <= ticks; tick += 1) {
       const value = (scaleMax / ticks) * tick;
       svg.append(element("line", { x1: x(value), x2: x(value), y1: top, y2: axisY, stroke: "#e6e9ef" }));
@@ -482,13 +488,18 @@
     svg.append(element("line", { x1: left, x2: left + plot, y1: axisY, y2: axisY, stroke: "#9aa3b2" }));
   }
 
-  function layout(holder, maxValue) {
-    const width = Math.max(holder.clientWidth || 900, 480);
-    const left = Math.min(210, width * 0.28);
-    const right = 90;
+  // One unit of the drawing is one CSS pixel, so its text is as large on a phone as on a
+  // laptop. A narrow chart puts each view's name above its bars instead of beside them.
+  const NARROW_CHART = 560;
+
+  function layout(holder, maxValue, wideRight = 90) {
+    const width = holder.clientWidth || 900;
+    const narrow = width < NARROW_CHART;
+    const left = narrow ? 16 : Math.min(210, width * 0.28);
+    const right = narrow ? 90 : wideRight;
     const plot = width - left - right;
     const scaleMax = niceCeiling(maxValue * 1.02);
-    return { width, left, plot, scaleMax, top: 8, x: (value) => left + (value / scaleMax) * plot };
+    return { width, left, plot, scaleMax, narrow, ticks: narrow ? 2 : 5, top: 8, x: (value) => left + (value / scaleMax) * plot };
   }
 
   function drawLabel(group, result, y, color) {
@@ -502,6 +513,8 @@
     const holder = $("chart-svg");
     const axes = layout(holder, Math.max(...results.map((result) => Math.max(result.wallMax, result.shown.wall))));
     const { width, x, top } = axes;
+    // Where a group's bars start: beside its name, or below it and its round on a narrow chart.
+    const barsTop = axes.narrow ? 54 : 20;
     const rows = Math.max(...results.map((result) => result.shown.requests.length));
     const barHeight = rows > 12 ? 7 : rows > 6 ? 10 : 14;
     const gap = 3;
@@ -510,7 +523,7 @@
     const groups = [];
     for (const result of results) {
       groups.push({ result, y });
-      y += 20 + result.shown.requests.length * (barHeight + gap) + 40 + 10;
+      y += barsTop + result.shown.requests.length * (barHeight + gap) + 40 + 10;
     }
     const axisY = y;
     const svg = element("svg", {
@@ -529,7 +542,7 @@
         element("text", { x: 0, y: groupY + 44, "font-size": 11, fill: "#5b6475" }, `round ${batch.round + 1} of ${result.batches.length}, a middle one`),
       );
       batch.requests.forEach((request, row) => {
-        const barY = groupY + 20 + row * (barHeight + gap);
+        const barY = groupY + barsTop + row * (barHeight + gap);
         const begin = request.start - batch.batchStart;
         const latency = request.end - request.start;
         const waitedEnd = begin + Math.min(request.waited || 0, latency);
@@ -566,7 +579,7 @@
           );
         }
       });
-      const wallY = groupY + 20 + batch.requests.length * (barHeight + gap) + 8;
+      const wallY = groupY + barsTop + batch.requests.length * (barHeight + gap) + 8;
       group.append(element("line", { x1: x(0), x2: x(batch.wall), y1: wallY, y2: wallY, stroke: color, "stroke-width": 4, "stroke-linecap": "round" }));
       group.append(
         element(
@@ -598,14 +611,16 @@
     figure.hidden = false;
     const holder = $("timeline-svg");
     const latest = Math.max(...results.flatMap((result) => result.shown.requests.map((request) => request.end - request.start)));
-    const axes = layout(holder, latest);
-    const { width, x, top } = axes;
-    const rowHeight = 18;
+    // Room on the right for "first byte … of …"; a narrow chart writes it above each lane.
+    const axes = layout(holder, latest, 190);
+    const { width, x, top, narrow } = axes;
+    const rowHeight = narrow ? 34 : 18;
+    const lanesTop = narrow ? 58 : 40;
     let y = top;
     const groups = [];
     for (const result of results) {
       groups.push({ result, y });
-      y += 34 + result.shown.requests.length * rowHeight + 10;
+      y += lanesTop - 6 + result.shown.requests.length * rowHeight + 10;
     }
     const axisY = y;
     const svg = element("svg", { viewBox: `0 0 ${width} ${axisY + 28}`, role: "img" });
@@ -626,7 +641,7 @@
       });
       drawLabel(group, result, groupY, color);
       requests.forEach((request, row) => {
-        const lineY = groupY + 40 + row * rowHeight;
+        const lineY = groupY + lanesTop + row * rowHeight;
         const total = request.end - request.start;
         const lane = element("g", {
           class: "request-timeline",
@@ -645,10 +660,11 @@
           tick.append(element("title", {}, `${read.units || "part of a"} piece${read.units > 1 ? "s" : ""} (${read.bytes} bytes) after ${ms(read.at)}`));
           lane.append(tick);
           if (read.units > 1) {
-            lane.append(element("text", { x: x(read.at) + 6, y: lineY - 5, "font-size": 10, fill: "#5b6475" }, `×${read.units}`));
+            lane.append(element("text", { x: x(read.at) + 6, y: narrow ? lineY + 15 : lineY - 5, "font-size": 10, fill: "#5b6475" }, `×${read.units}`));
           }
         }
-        lane.append(element("text", { x: x(total) + 8, y: lineY + 4, "font-size": 10, fill: "#5b6475" }, `first byte ${ms(request.firstByte ?? total)} of ${ms(total)}`));
+        const where = narrow ? { x: x(0), y: lineY - 10 } : { x: x(total) + 8, y: lineY + 4 };
+        lane.append(element("text", { ...where, "font-size": 10, fill: "#5b6475" }, `first byte ${ms(request.firstByte ?? total)} of ${ms(total)}`));
         group.append(lane);
       });
       svg.append(group);
@@ -707,7 +723,10 @@
       const code = document.createElement("code");
       code.textContent = ` ${result.view.name}`;
       name.append(role, code);
-      row.querySelector("td.wall").dataset.ms = result.wall.toFixed(1);
+      const wall = row.querySelector("td.wall");
+      wall.dataset.ms = result.wall.toFixed(1);
+      // The range on its own line when the column is narrow.
+      wall.replaceChildren(`${ms(result.wall)} `, html("span", { class: "range" }, `(${ms(result.wallMin)} to ${ms(result.wallMax)})`));
       body.append(row);
     }
     const notes = [`Each view: ${results[0].batches.length} rounds after a warm-up, the order alternating; the wall time is the rounds' median, their range in brackets.`];
@@ -851,6 +870,18 @@
     return number("delay");
   }
 
+  // At the form's small defaults every request has answered before the client leaves, and
+  // there is nothing to see. Leave early then raises the interval (a stream) or the delay to
+  // LEAVE_SHOWS_MS for its own batch, and says so; the form keeps its values.
+  const LEAVE_SHOWS_MS = 2000;
+
+  function leaveValues(values) {
+    if (expectedMs(values) >= LEAVE_SHOWS_MS) return { values, raised: null };
+    const name = "interval" in values ? "interval" : "delay";
+    if (!(name in values)) return { values, raised: null };
+    return { values: { ...values, [name]: String(LEAVE_SHOWS_MS) }, raised: { name, from: values[name] } };
+  }
+
   async function readUpstream() {
     if (!config.upstreamStatsUrl) return null;
     try {
@@ -878,13 +909,14 @@
     }
   }
 
-  async function leaveView(view, concurrency, values, leaveAfter) {
+  async function leaveView(view, concurrency, values, leaveAfter, warmValues = values) {
     const { url, init } = requestFor(view, values);
     // A cold view (the first sync upstream call builds its client) might not have reached the
-    // upstream by the time the client leaves: warm it up as Run does.
+    // upstream by the time the client leaves: warm it up as Run does, at the form's values.
     $("live-status").textContent = `warming up ${view.name}`;
     await resetState(values);
-    await timedFetch(url, init);
+    const warm = requestFor(view, warmValues);
+    await timedFetch(warm.url, warm.init);
     await resetState(values);
     const before = await snapshot();
     await readThreads(true);
@@ -955,7 +987,8 @@
   }
 
   async function leaveEarly() {
-    const { concurrency, values } = readForm();
+    const { concurrency, values: formValues } = readForm();
+    const { values, raised } = leaveValues(formValues);
     const leaveAfter = Math.max(LEAVE_MIN_MS, Math.round(expectedMs(values) / 3));
     running = true;
     button.disabled = true;
@@ -966,12 +999,18 @@
     holder.hidden = false;
     $("left-early-list").replaceChildren();
     holder.querySelector(".server-note")?.remove();
+    const raisedNote = $("left-early-raised");
+    raisedNote.hidden = !raised;
+    raisedNote.textContent = raised
+      ? `This batch ran with ${raised.name} ${ms(LEAVE_SHOWS_MS)}, not the form's ${ms(Number(raised.from))}: at the ` +
+        `form's value every request would have answered before the client left. The form is unchanged.`
+      : "";
     try {
       await pollLagOnce();
       const baseline = await snapshot();
       for (const [index, view] of config.views.entries()) {
         await settleTo(baseline, index ? config.views[index - 1].name : "earlier requests");
-        showLeft(await leaveView(view, concurrency, values, leaveAfter), leaveAfter, concurrency);
+        showLeft(await leaveView(view, concurrency, values, leaveAfter, formValues), leaveAfter, concurrency);
       }
       if (lag.server === "WSGI" && config.upstreamStatsUrl) {
         // The built-in upstream counts the waits of ASGI requests only (slow_upstream.py).

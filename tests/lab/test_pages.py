@@ -160,6 +160,89 @@ def test_page_does_not_scroll_sideways_at_390_px(narrow, server, name):
         page.close()
 
 
+def run_pair(context, server: str, slug: str, **fields: int):
+    """Open a pair's page, run it with `fields` and return the page once every view has its row."""
+    page = open_page(context, server + reverse("lab:pair", args=[slug]))
+    for name, value in fields.items():
+        page.fill(f"input[name={name}]", str(value))
+    page.click("#run-button")
+    page.wait_for_function(
+        "n => !document.querySelector('#run-button').disabled"
+        " && document.querySelectorAll('#results-body tr').length === n",
+        arg=page.locator("article.view[data-view]").count(),
+        timeout=120_000,
+    )
+    return page
+
+
+def cut_tables(page) -> list[dict]:
+    """Return each visible table whose box scrolls sideways: a column is hidden past its edge."""
+    return page.eval_on_selector_all(
+        "table",
+        """tables => tables.filter(t => t.offsetParent !== null).map(t => {
+            const box = t.closest(".table-scroll, .results") || t.parentElement;
+            return {box: box.id || box.className, scroll: box.scrollWidth, client: box.clientWidth};
+        }).filter(box => box.scroll > box.client + 1)""",
+    )
+
+
+def chart_texts(page) -> list[dict]:
+    """Return every text of the charts with its size on screen and whether it runs past the chart."""
+    return page.eval_on_selector_all(
+        ".chart svg",
+        """svgs => svgs.flatMap(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return [...svg.querySelectorAll("text")].map(text => {
+                const box = text.getBBox();
+                return {text: text.textContent, px: parseFloat(getComputedStyle(text).fontSize) * scale,
+                        cut: box.x < -1 || box.x + box.width > svg.viewBox.baseVal.width + 1};
+            });
+        })""",
+    )
+
+
+def test_every_column_is_in_view_at_1366_px(wide, server, axe_source):
+    """At 1366 px no table hides a column: the results after a run and the naive-choices table fit.
+
+    The fan-out pair has the most views and the widest cells (a wall time with its range, the
+    peak threads, the worst loop lag). After its run the page still has no serious axe finding
+    and no chart text runs past its chart.
+    """
+    page = run_pair(wide, server, "fanout", concurrency=2, n=3, delay=20)
+    try:
+        assert page.locator("#results-body tr").count() == 3
+        assert cut_tables(page) == []
+        assert [text for text in chart_texts(page) if text["cut"]] == []
+        assert blocking_violations(page, axe_source) == []
+    finally:
+        page.close()
+    page = open_page(wide, server + reverse("lab:naive_choices"))
+    try:
+        assert page.locator("td.fix").count() >= 1
+        assert cut_tables(page) == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("slug", ["stream", "fanout"])
+def test_chart_labels_are_readable_at_390_px(narrow, server, slug):
+    """On a 390 px phone every chart label is drawn at 10 px or more, and none runs past its chart."""
+    fields = (
+        {"concurrency": 2, "chunks": 3, "interval": 100}
+        if slug == "stream"
+        else {"concurrency": 2, "delay": 20}
+    )
+    page = run_pair(narrow, server, slug, **fields)
+    try:
+        texts = chart_texts(page)
+        assert len(texts) >= 10
+        assert [text for text in texts if text["px"] < 10] == []
+        assert [text for text in texts if text["cut"]] == []
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= NARROW["width"] + 1
+    finally:
+        page.close()
+
+
 @pytest.mark.browser
 def test_naive_choices_table_keeps_its_first_column_in_view(narrow, server):
     """The naive-choices table scrolls inside a focusable region, its first column sticky."""
