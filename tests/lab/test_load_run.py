@@ -17,7 +17,6 @@ from asyncdemo.asgi import application
 from lab import loadrun
 from lab.registry import BY_SLUG
 from tests import servers
-from tests.lab.test_browser import Tab
 from tests.lab.test_pages import AXE, blocking_violations
 
 URL = reverse("lab:load_run")
@@ -252,10 +251,8 @@ def server(tmp_path_factory):
 
 
 @pytest.mark.browser
-def test_the_page_runs_a_load_from_the_server(browser, server):
+def test_the_page_runs_a_load_from_the_server(tab, server):
     """On the upstream page the server loads both twins and the table shows their numbers and the sentence."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    tab = Tab(context)
     page = tab.page
     page.set_default_timeout(60_000)
     page.goto(server + reverse("lab:pair", args=["upstream"]))
@@ -282,4 +279,3 @@ def test_the_page_runs_a_load_from_the_server(browser, server):
     # Every column of the figures is in view at 1280 px, none behind a sideways scroll.
     assert page.eval_on_selector("#load-run-results", "box => box.scrollWidth <= box.clientWidth")
     assert tab.errors == []
-    context.close()
