@@ -65,20 +65,24 @@ def test_index_lists_every_pair(server):
             assert reverse(f"views_demo:{name}") in page
 
 
-def test_pages_and_static_files_work_with_debug_off(tmp_path):
-    """With DEBUG=0 (as the benchmark runs) the lab pages and their static files answer 200."""
+def test_debug_off_serves_django_alone(tmp_path):
+    """With DEBUG=0 the pages answer, but no static file or built-in upstream is served from Python."""
     # HTTPS=0: no redirect to HTTPS on this plain-HTTP loopback server, as in the benchmark.
     env = {"DEBUG": "0", "SECRET_KEY": "test-only-key", "HTTPS": "0"}
     with servers.uvicorn_server(tmp_path, env=env) as (url, _):
-        paths = [
-            reverse("lab:index"),
-            *(reverse("lab:pair", args=[demo.slug]) for demo in DEMOS),
-            "/static/lab/lab.css",
-            "/static/lab/lab.js",
-            "/static/lab/pygments.css",
-        ]
-        for path in paths:
+        for path in [reverse("lab:index"), *(reverse("lab:pair", args=[demo.slug]) for demo in DEMOS)]:
             assert httpx.get(url + path, timeout=10).status_code == 200, path
+        # A web server in front serves collectstatic's files; UPSTREAM_URL names a real upstream.
+        for path in ["/static/lab/lab.css", "/upstream/delay?ms=0"]:
+            assert httpx.get(url + path, timeout=10).status_code == 404, path
+
+
+def test_debug_on_serves_static_files_and_the_upstream(server):
+    """In development (DEBUG on) the same server answers its static files and the upstream at /upstream."""
+    url, _ = server
+    paths = ["/static/lab/lab.css", "/static/lab/lab.js", "/static/lab/pygments.css", "/upstream/delay?ms=0"]
+    for path in paths:
+        assert httpx.get(url + path, timeout=10).status_code == 200, path
 
 
 def test_lifespan_runs_at_start_and_stop(tmp_path):
