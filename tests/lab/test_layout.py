@@ -1,22 +1,12 @@
 """The lab stands without the benchmark: no module of lab/ imports bench; it reads the published run."""
 
-import ast
 from pathlib import Path
 
 import pytest
 
+from tests.layout import imported_modules
+
 LAB = Path(__file__).resolve().parents[2] / "lab"
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Return the top-level names of the modules a Python file imports, wherever the import sits."""
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
-    return modules
 
 
 @pytest.mark.parametrize("path", sorted(LAB.rglob("*.py")), ids=lambda path: str(path.relative_to(LAB)))

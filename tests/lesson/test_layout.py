@@ -6,23 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.layout import imported_modules
 from views_demo import conf
 from views_demo.conf import DEFAULTS
 
 LESSON = Path(__file__).resolve().parents[2] / "views_demo"
 # The project's other parts; a reader copying views_demo into a stock project has none of them.
 FORBIDDEN = ("lab", "tuned", "slow_upstream", "asyncdemo", "bench", "tests")
-
-
-def imported_modules(path: Path) -> set[str]:
-    """Return the top-level names of the modules a Python file imports."""
-    modules = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            modules.add(node.module.split(".")[0])
-    return modules
 
 
 @pytest.mark.parametrize("path", sorted(LESSON.rglob("*.py")), ids=lambda path: str(path.relative_to(LESSON)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lesson.test_layout import imported_modules
+from tests.layout import imported_modules
 
 PROJECT = Path(__file__).resolve().parents[2] / "asyncdemo"
 MODULES = sorted(PROJECT.rglob("*.py"))
