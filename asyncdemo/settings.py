@@ -59,8 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "views_demo",
-    # The lab: this line, its middleware, its context processor and its URL include. Take
-    # them out and the project serves the lesson alone.
+    # The lab: this line, its middleware, context processor and URL include; without them, the lesson alone.
     "lab",
 ]
 
@@ -142,6 +141,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = LOGOUT_REDIRECT_URL = "/"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # one per process
+if REDIS_URL := os.environ.get("REDIS_URL"):  # one cache for every worker on every machine
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -157,8 +158,7 @@ LOGGING = {
 # Background work (views_demo/tasks.py): a row in the database until `manage.py db_worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
-# The lesson's settings (views_demo/conf.py has each one's default and meaning). The upstream
-# is the simulator this server mounts at /upstream while DEBUG is on (asgi.py).
+# The lesson's settings, defaults in views_demo/conf.py; under DEBUG asgi.py mounts the upstream at /upstream.
 UPSTREAM_URL = os.environ.get("UPSTREAM_URL", "http://127.0.0.1:8000/upstream")
 UPSTREAM_TRANSPORT = os.environ.get("UPSTREAM_TRANSPORT", "aiohttp")
 UPSTREAM_TIMEOUT = float(os.environ.get("UPSTREAM_TIMEOUT", "15"))

@@ -293,7 +293,8 @@ DEMOS: list[Demo] = [
         slug="cache",
         topic="Cache",
         title="Memoising a slow answer",
-        lesson="cache.aget/aset memoise like get/set; the twins share the cache and its keys.",
+        lesson="cache.aget/aset memoise like get/set; the twins share the cache and its keys. The a-methods "
+        "still run the sync backend in a thread.",
         views=(cache.sync_cached, cache.async_cached),
         helpers=((cache.cached_delay, cache.acached_delay),),
         params=(params.DELAY,),
@@ -302,7 +303,12 @@ DEMOS: list[Demo] = [
         observe="Call one twin twice: the first takes about `delay` ms (X-Cache: miss), the second answers "
         "at once (X-Cache: hit, Server-Timing: 0 calls); then the other twin hits too. So that neither twin "
         "rides on the other's hits, Run both forgets the answer before every batch: both start cold and take "
-        "about `delay`. Read views_demo/views/cache.py and CACHES in asyncdemo/settings.py.",
+        "about `delay`. Both twins hold a thread while they touch the cache: Django's aget and aset are "
+        "sync_to_async around get and set, RedisCache's too (redis-py's sync client). LocMemCache, the "
+        "default, is one per process: under `uvicorn --workers 2` each worker keeps its own, so a key misses "
+        "once in each; with REDIS_URL set, every worker on every machine shares one Redis "
+        "(tests/serving/test_workers.py shows both). Read views_demo/views/cache.py and CACHES in "
+        "asyncdemo/settings.py.",
     ),
     # Background work: the Tasks framework
     Demo(

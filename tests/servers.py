@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
+import redis
 from django.urls import reverse
 from psycopg import sql
 
@@ -125,6 +126,32 @@ def slow_upstream() -> Iterator[str]:
     args = [sys.executable, "-m", "slow_upstream", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with running(args, probe=f"{url}/delay?ms=0"):
+        yield url
+
+
+def redis_answers(url: str) -> bool:
+    """Return whether the Redis at `url` answers a PING."""
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        return client.ping()
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """Run a redis-server of its own on a free port, keeping nothing on disk; yield its URL."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with running(args, probe=None) as process:
+        deadline = time.monotonic() + 10
+        while not redis_answers(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer on port {port}: {process.log()}")
+            time.sleep(0.05)
         yield url
 
 
