@@ -63,13 +63,13 @@ test-all: install
 soak: install
 	$(BIN)/python -m pytest -m soak -s tests/serving/test_soak.py
 
-## The benchmark (bench/run.py): about 20 minutes; results in bench/results/<time>/
+## The benchmark (python -m bench run): about 25 minutes; results in bench/results/<time>/
 bench: bench-install
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench run $(BENCH_ARGS)
 
 ## The benchmark's smoke test (a few minutes): fails unless every server answered every request
 bench-quick: bench-install
-	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench run --quick $(BENCH_ARGS)
 
 $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt

@@ -1,18 +1,11 @@
 """
-Hold many slow requests at once: open N connections over a ramp, each sending one request,
-then count the answers by status. The benchmark's C10K cell (bench/run.py) runs it as its
-load generator, and bench/perf_probe.py hold calls it directly.
+C10K's load generator: open N connections over a ramp, one request each, follow each to its answer,
+its error or its timeout, and count the answers by status. wrk cannot: it opens every connection
+at once and counts only requests that finish inside its window.
 
-wrk cannot measure this: it opens every connection at the same instant (far more than a
-listen backlog holds) and counts only the requests that finish inside its window, so
-10,000 requests of 10 s each look like "nothing answered". Here each connection sends one
-request and is followed to its answer, its error or its timeout.
+    python -m bench.hold 'http://127.0.0.1:8000/demo/async_upstream/?delay=10000' --connections 10000
 
-    python -m bench.hold 'http://127.0.0.1:8000/demo/async_upstream/?delay=10000' \\
-        --connections 10000 --ramp 10 --timeout 30
-
-prints one line `BENCH_RESULT {...}` in the shape of bench/wrk/report.lua's, plus the most
-connections that were open at once (`max_in_flight`).
+prints one line `BENCH_RESULT {...}` shaped like bench/wrk/report.lua's, plus `max_in_flight`.
 """
 
 import argparse
@@ -89,21 +82,11 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float]:
-    if not seconds:
-        return {"min": 0, "mean": 0, "p50": 0, "p90": 0, "p99": 0, "p999": 0, "max": 0}
-    if len(seconds) == 1:
-        seconds = seconds * 2
+    seconds = seconds * 2 if len(seconds) == 1 else seconds or [0, 0]
     cuts = statistics.quantiles(seconds, n=1000, method="inclusive")
-    us = [value * 1e6 for value in cuts]
-    return {
-        "min": min(seconds) * 1e6,
-        "mean": statistics.fmean(seconds) * 1e6,
-        "p50": us[499],
-        "p90": us[899],
-        "p99": us[989],
-        "p999": us[998],
-        "max": max(seconds) * 1e6,
-    }
+    us = {"p50": cuts[499], "p90": cuts[899], "p99": cuts[989], "p999": cuts[998]}
+    us |= {"min": min(seconds), "mean": statistics.fmean(seconds), "max": max(seconds)}
+    return {key: value * 1e6 for key, value in us.items()}
 
 
 def raise_open_files_limit() -> None:

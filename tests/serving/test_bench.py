@@ -1,226 +1,204 @@
-"""The benchmark's own logic: process accounting, which bound explains a result, the quick run's checks."""
+"""The benchmark's data and rules: the sampler, the plans, the paths, the targets, the quick run's checks."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from django.conf import settings
 from django.core.management import call_command
 
-from bench import hold, procstat, report, run
-from bench.contestants import BY_NAME, OTHER_SERVERS, WHICH_SERVER
+from bench import harness, hold, report, run
+from bench.contestants import OTHER_SERVERS, WHICH_SERVER
 from views_demo.models import Question
 
 
 @pytest.fixture
-def session():
-    """A shell in its own session with two children, like a server and its workers."""
-    process = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"], start_new_session=True)
+def tree():
+    """A shell with two busy children, like a server and its workers."""
+    spin = "while :; do :; done"
+    process = subprocess.Popen(["sh", "-c", f"{spin} & {spin} & wait"], start_new_session=True)
     deadline = time.monotonic() + 5
-    while len(procstat.session_pids(process.pid)) < 3 and time.monotonic() < deadline:
+    while len(harness.processes(process.pid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     yield process.pid
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
-def test_usage_sums_every_process_of_a_session(session):
-    """counts the leader and both children, with their threads and memory."""
-    usage = procstat.usage(session)
-    assert usage.processes == 3
-    assert usage.threads >= 3
-    assert usage.rss_bytes > 0
-    assert usage.fds >= 3
+def by_hand(pid: int) -> tuple[float, int]:
+    """CPU seconds and threads of a process tree, read from /proc/PID/stat as the harness once did."""
+    cpu = threads = 0
+    for process in harness.processes(pid):
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        threads += int(fields[17])
+    return cpu, threads
 
 
-def results_with(cell: dict, contestant: str) -> dict:
-    return {
-        "machine": {"cores": 2},
-        "settings": {"duration_s": 8, "c10k_ramp_s": 10},
-        "contestants": {contestant: {"label": contestant, **vars_of(contestant)}},
-        "cells": [cell],
-    }
+def test_the_sampler_reads_a_process_tree_as_precisely_as_proc(tree):
+    """psutil's sums over a tree equal /proc's to the clock tick, and count every process."""
+    time.sleep(0.3)
+    for _ in range(3):
+        before, sampled, after = by_hand(tree), harness.usage(tree), by_hand(tree)
+        assert before[0] <= sampled["cpu_s"] + 1e-9 and sampled["cpu_s"] <= after[0] + 1e-9
+        assert sampled["threads"] == before[1] and len(sampled["pids"]) == 3
+        assert sampled["rss_bytes"] > 0 and sampled["fds"] >= 3
+    busy, total = harness.machine_cpu_s()
+    assert 0 < busy < total
 
 
-def vars_of(name: str) -> dict:
-    contestant = BY_NAME[name]
-    return {"slots": contestant.slots, "why": contestant.why, "middleware": []}
-
-
-def upstream_cell(contestant: str, *, throughput: float, cpu: float, concurrency=100, delay=100) -> dict:
-    return {
-        "scenario": "upstream",
-        "contestant": contestant,
-        "variant": "",
-        "status": "ok",
-        "concurrency": concurrency,
-        "delay_ms": delay,
-        "calls": 1,
-        "think_ms": [0, 0],
-        "seconds": 8.0,
-        "url_path": "/demo/x/",
-        "throughput": throughput,
-        "requests": int(throughput * 8),
-        "cpu_ms_per_request": cpu,
-        "errors": {"non_2xx": 0, "timeout": 0, "connect": 0, "read": 0, "write": 0},
-    }
-
-
-def test_explain_names_the_workers_when_they_bound_a_sync_server():
-    """explains gunicorn sync at C=100, D=100 ms by its 2 workers: 2/0.1 s = 20 req/s."""
-    cell = upstream_cell("gunicorn-sync", throughput=19.5, cpu=1.0)
-    text = report.explain(results_with(cell, "gunicorn-sync"), cell)
-    assert "20 req/s" in text
-    assert "98 connections queue" in text
-
-
-def test_explain_names_cpu_when_waits_hold_no_worker():
-    """explains an async server that runs out of CPU by its CPU per request."""
-    cell = upstream_cell("uvicorn-async", throughput=600, cpu=3.0)
-    text = report.explain(results_with(cell, "uvicorn-async"), cell)
-    assert text.startswith("Waits hold no worker, so CPU is the limit")
-    assert "667 req/s" in text
-
-
-def test_explain_says_when_a_server_keeps_up_with_the_upstream():
-    """explains a server far from its CPU bound by C/D."""
-    cell = upstream_cell("reference", throughput=950, cpu=0.2)
-    text = report.explain(results_with(cell, "reference"), cell)
-    assert "keeps up with the upstream: 95% of the 1,000 req/s" in text
-
-
-def test_seed_scenario_waits_for_the_poll_views_then_becomes_required():
-    """marks seed cells not available until the project defines the views, then requires them."""
-    without = {"urls": dict.fromkeys(["sync_poll", "async_poll", "sync_vote", "async_vote"], False)}
-    with_views = {"urls": dict.fromkeys(without["urls"], True)}
-    assert run.seed_status(without, BY_NAME["uvicorn-async"])[0] is False
-    assert run.seed_status(with_views, BY_NAME["uvicorn-async"]) == (True, "")
-    assert run.seed_status(with_views, BY_NAME["gunicorn-sync"]) == (True, "")
-    assert run.seed_status(with_views, BY_NAME["reference"])[0] is False
-
-
-def complete_cell(**errors) -> dict:
-    cell = upstream_cell("uvicorn-async", throughput=90, cpu=1.0)
-    cell.update(
-        key="upstream/x",
-        requests=900,
-        latency_ms={"p50": 100, "p99": 120},
-        statuses={"200": 900},
-        peak_threads=10,
-        peak_rss_mb=100,
-        peak_fds=50,
-        wrk_cpu_s=0.5,
-        wrk_cpu_percent_of_core=6.0,
-        server_cpu_s=0.9,
-    )
-    cell["errors"] = {**cell["errors"], **errors}
-    return cell
+def complete_cell(**changes) -> dict:
+    cell = {
+        "scenario": "upstream", "contestant": "uvicorn-async", "variant": "", "status": "ok",
+        "concurrency": 100, "delay_ms": 100, "calls": 1, "think_ms": [0, 0], "round": 0, "database": "sqlite",
+        "url_path": "/demo/async_upstream/?delay=100", "seconds": 8.0, "requests": 900, "throughput": 90.0,
+        "latency_ms": {"p50": 100, "p99": 120}, "statuses": {"200": 900}, "cpu_ms_per_request": 1.0,
+        "errors": {"non_2xx": 0, "timeout": 0, "connect": 0, "read": 0, "write": 0}, "peak_threads": 10,
+        "peak_rss_mb": 100, "peak_fds": 50, "wrk_cpu_s": 0.5, "wrk_cpu_percent_of_core": 6.0,
+        "server_cpu_s": 0.9,
+    }  # fmt: skip
+    cell |= changes
+    load = ("scenario", "contestant", "concurrency", "delay_ms", "database", "round")
+    return cell | {"key": "/".join(str(cell[name]) for name in load)}
 
 
 def test_check_passes_a_complete_run(tmp_path):
     """accepts a run where every cell answered with 2xx and every file was written."""
     for name in ("results.json", "report.md", "a.png"):
         (tmp_path / name).write_text("x")
-    results = {"cells": [complete_cell()], "out": str(tmp_path), "plots": ["a.png"]}
-    assert run.check(results) == []
+    assert run.check({"cells": [complete_cell()], "out": str(tmp_path), "plots": ["a.png"]}) == []
 
 
-def test_check_fails_on_errors_missing_files_and_unavailable_scenarios(tmp_path):
-    """reports non-2xx answers, a missing plot, and a non-seed scenario that did not run."""
+def test_check_fails_on_errors_failed_cells_and_missing_files(tmp_path):
+    """reports non-2xx answers, a failed cell, a missing report and a missing plot."""
     (tmp_path / "results.json").write_text("x")
-    results = {
-        "cells": [
-            complete_cell(non_2xx=3),
-            {"key": "hello/x", "scenario": "hello", "contestant": "reference", "status": "not available",
-             "reason": "?"},
-        ],
-        "out": str(tmp_path),
-        "plots": ["a.png"],
-    }  # fmt: skip
+    errors = {"non_2xx": 3, "timeout": 0, "connect": 0, "read": 0, "write": 0}
+    failed = {"key": "hello/x", "contestant": "reference", "status": "failed", "reason": "?"}
+    results = {"cells": [complete_cell(errors=errors), failed], "out": str(tmp_path), "plots": ["a.png"]}
     problems = "\n".join(run.check(results))
     assert "errors {'non_2xx': 3}" in problems
-    assert "hello/x: not available" in problems
+    assert "hello/x: failed" in problems
     assert "report.md was not written" in problems
     assert "a.png was not written" in problems
 
 
-def test_markdown_reports_every_scenario_and_the_targets():
-    """renders the main table, the targets with verdicts, and one row per measured cell."""
-    names = ["gunicorn-gthread", "uvicorn-async", "uvicorn-async-nomw", "reference"]
-    cells = []
-    for name, speed in zip(names, (1, 3, 3, 3), strict=True):
-        for concurrency, delay in ((100, 100), (1000, 1000)):
-            cell = complete_cell()
-            cell.update(contestant=name, concurrency=concurrency, delay_ms=delay, key=f"{name}/{delay}")
-            cell.update(throughput=speed * 100.0, seconds=8.0)
-            cells.append(cell)
-        hello = complete_cell()
-        hello.update(scenario="hello", contestant=name, delay_ms=0, cpu_ms_per_request=speed, key=name)
-        cells.append(hello)
-    results = {
-        "mode": "full",
-        "started": "2026-01-01T00:00:00+00:00",
-        "finished": "2026-01-01T00:15:00+00:00",
-        "loadavg_start": ["1", "1", "1"],
-        "loadavg_end": ["1", "1", "1"],
-        "machine": {"cores": 2, "cpu": "test", "memory_gb": 1, "kernel": "6", "python": "3.12",
-                    "wrk": "wrk 4", "packages": {"Django": "6.1"}, "commit": "abc"},
+def test_the_verdict_rule_calls_a_tie_within_the_targets_tie():
+    """wins at 1 + tie or more, loses at 1 - tie or less, ties between; the tie comes from targets.json."""
+    assert report.TIE == json.loads(Path("bench/targets.json").read_text())["tie"] == 0.1
+    assert [report.verdict_of(r) for r in (0.89, 0.9, 0.95, 1.0, 1.09, 1.1, 2)] == [
+        "loses", "loses", "ties", "ties", "ties", "wins", "wins"
+    ]  # fmt: skip
+
+
+def run_of(cells: list[dict]) -> dict:
+    names = {c["contestant"] for c in cells}
+    contestants = {n: {"label": n, "command": "x", "switches": {}, "middleware": []} for n in names}
+    return {
+        "mode": "full", "started": "2026-01-01T00:00:00+00:00", "loadavg_start": ["1", "1", "1"],
+        "machine": {"cores": 2, "cpu": "test", "memory_gb": 1, "kernel": "6", "python": "3.12", "wrk": "4",
+                    "packages": {"Django": "6.1"}, "commit": "abc"},
         "settings": {"duration_s": 8, "warmup_s": 1, "c10k_ramp_s": 10, "processes_per_server": 2},
-        "scenarios": run.SCENARIOS,
-        "contestants": {
-            name: {"label": name, "command": "x", "switches": {}, **vars_of(name),
-                   "middleware": [] if name.endswith("nomw") else ["m"]}
-            for name in names
-        },
-        "cells": cells,
+        "scenarios": run.SCENARIOS, "contestants": contestants, "cells": cells,
     }  # fmt: skip
-    text = report.markdown(results)
-    assert "| uvicorn-async | 300 | 120 ms | 300 | 120 ms |" in text
-    assert "| P2 C=100, D=100 ms: async / gthread | 3.00 (>= 1.2) | met |" in text
-    assert "| P4 hello CPU/request: full middleware / none | 1.00 (<= 1.25) | met |" in text
-    # The main table, hello, and the tables for C=100/D=100 ms and C=1000/D=1 s.
-    assert text.count("| gunicorn-gthread |") == 4
 
 
-def test_seed_cells_open_the_form_and_vote_on_the_contestants_own_views():
-    """sends the sync contestants to sync_poll/sync_vote and the async ones to the async twins."""
-    sync = run.Cell("seed", "gunicorn-gthread", 10, think_ms=(50, 100))
-    asynchronous = run.Cell("seed", "uvicorn-async", 10, think_ms=(50, 100))
-    assert run.path_for(sync) == "/demo/sync_poll/?question=1"
-    assert run.measure_args(sync, None) == ("/demo/sync_poll/?question=1", "/demo/sync_vote/", 1, 50, 100)
-    assert run.path_for(asynchronous) == "/demo/async_poll/?question=1"
-    assert run.measure_args(asynchronous, None)[1] == "/demo/async_vote/"
+def targets_of(results: dict) -> dict[tuple[str, str], tuple[str, str]]:
+    """The targets table as {(target, ratio): (this run, verdict)}."""
+    rows = [line.split(" | ") for line in report.targets(results)[2:]]
+    return {(r[0].strip("| "), r[2]): (r[3], r[-1].strip(" |")) for r in rows}
 
 
-class LiveServer:
-    def __init__(self, url: str):
-        self.url = url
+def hello(contestant: str, cpu: float, round: int) -> dict:
+    return complete_cell(
+        scenario="hello", delay_ms=0, contestant=contestant, cpu_ms_per_request=cpu, round=round
+    )
 
 
-@pytest.mark.server
-def test_write_cells_post_one_choice_with_a_token_from_the_real_form(transactional_db, live_server, client):
-    """reads the token and a choice from the contestant's own poll form; the POST it builds is counted."""
-    call_command("seed_demo", verbosity=0)
-    sync = run.Cell("locked", "gunicorn-gthread", 10)
-    mixed = run.Cell("checked", "uvicorn-async", 10, delay_ms=100)
-    assert run.path_for(sync) == "/demo/sync_locked_vote/"
-    assert run.path_for(mixed) == "/demo/async_checked_vote/"
-    token, body = run.measure_args(sync, LiveServer(live_server.url))
-    first = Question.objects.get(pk=1).choice_set.order_by("id").first()
-    assert body == f"question=1&choice={first.pk}"
+def test_targets_are_ratios_of_cells_in_the_same_run_against_the_data_files_bounds():
+    """P2 divides req/s, P1 reads p50 over D at C=2, P4 the medians of the rounds' CPU, D1-D3 one database."""
+    cells = [
+        complete_cell(contestant="uvicorn-async", throughput=300.0),
+        complete_cell(contestant="gunicorn-gthread", throughput=100.0),
+        complete_cell(contestant="reference", throughput=500.0),
+        complete_cell(scenario="fanout", concurrency=2, calls=10, latency_ms={"p50": 104, "p99": 130}),
+        complete_cell(scenario="fanout", concurrency=10, calls=10, latency_ms={"p50": 160, "p99": 200}),
+        *(hello("uvicorn-async", cpu, r) for r, cpu in enumerate((1.8, 1.2, 1.1))),
+        *(hello("uvicorn-async-nomw", cpu, r) for r, cpu in enumerate((1.0, 1.0, 0.9))),
+        complete_cell(scenario="seed", delay_ms=0, database="postgresql", throughput=85.0,
+                      cpu_ms_per_request=5.0),
+        complete_cell(scenario="seed", delay_ms=0, database="postgresql", contestant="gunicorn-gthread",
+                      throughput=100.0, cpu_ms_per_request=4.0),
+    ]  # fmt: skip
+    rows = targets_of(run_of(cells))
+    assert rows[("P2", "throughput: uvicorn-async / gunicorn-gthread")] == ("3.00", "met")
+    assert rows[("P2", "throughput: uvicorn-async / reference")] == ("0.60", "**not met**")
+    assert rows[("P1", "p50/D: uvicorn-async")] == ("1.04", "met")
+    assert rows[("P4", "cpu_ms_per_request: uvicorn-async / uvicorn-async-nomw")] == ("1.20", "met")
+    assert rows[("D1", "throughput: uvicorn-async / gunicorn-gthread")] == ("0.85", "**not met**")
+    assert rows[("D3", "cpu_ms_per_request: uvicorn-async / gunicorn-gthread")] == ("1.25", "**not met**")
+    assert ("P3", "throughput: uvicorn-async / gunicorn-gthread") not in rows  # not measured in this run
+    # The tables show the first round only.
+    assert [c["cpu_ms_per_request"] for c in report.ok_cells(run_of(cells), "hello")] == [1.8, 1.0]
+
+
+def test_a_target_is_not_met_when_its_cell_had_errors():
+    """fails P2 on an async cell with timeouts, however fast it was."""
+    errors = {"non_2xx": 0, "timeout": 2, "connect": 0, "read": 0, "write": 0}
+    cells = [complete_cell(throughput=300.0, errors=errors), complete_cell(contestant="gunicorn-gthread")]
     assert (
-        run.measure_args(mixed, LiveServer(live_server.url))[1] == f"question=1&choice={first.pk}&delay=100"
+        targets_of(run_of(cells))[("P2", "throughput: uvicorn-async / gunicorn-gthread")][1] == "**not met**"
     )
-    # What write.lua sends: the cookie, the same token in the header, the form.
-    client.cookies["csrftoken"] = token
-    response = client.post(
-        run.path_for(sync), body, content_type="application/x-www-form-urlencoded", HTTP_X_CSRFTOKEN=token
+
+
+def test_each_scenario_table_gives_every_row_its_ratio_to_gthread_and_async_rows_a_verdict():
+    """renders one table per load with req/s over gthread's in the same cell, and the rule's verdict."""
+    cells = [
+        complete_cell(contestant="gunicorn-gthread", throughput=100.0),
+        complete_cell(contestant="uvicorn-async", throughput=150.0),
+        complete_cell(contestant="uvicorn-async-stock", throughput=95.0),
+        complete_cell(contestant="gunicorn-sync", throughput=20.0),
+    ]
+    text = report.markdown(run_of(cells))
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[1:4] for line in text.splitlines()
+            if line.startswith("| ") and "**" in line}  # fmt: skip
+    assert rows == {
+        "uvicorn-async": ["**150**", "1.50", "wins"],
+        "gunicorn-gthread": ["**100**", "1.00", ""],
+        "uvicorn-async-stock": ["**95**", "0.95", "ties"],
+        "gunicorn-sync": ["**20**", "0.20", ""],
+    }
+    assert text.count("### C = 100, D = 100 ms") == 1
+
+
+def test_which_server_gives_each_server_its_ratio_to_uvicorn():
+    """shows req/s with its ratio to uvicorn-async-stock's in the same cell, and each server's lifespan."""
+    cells = []
+    for name, speed in (("uvicorn-async-stock", 100.0), ("granian-async", 150.0), ("daphne-async", 50.0)):
+        cells += [complete_cell(scenario="hello", delay_ms=0, contestant=name, throughput=speed * 10),
+                  complete_cell(contestant=name, throughput=speed)]  # fmt: skip
+    lines = report.which_server(run_of(cells))
+    assert (
+        "| granian-async | startup + shutdown | 1,500 (1.50) | 1.0 ms | 150 (1.50) | 120 ms | - | - | 0 |"
+        in lines
     )
-    assert response.status_code == 200, response.content
-    assert response.json()["result"]["votes"] == first.votes + 1
+    assert "| daphne-async | **none** | 500 (0.50) | 1.0 ms | 50 (0.50) | 120 ms | - | - | 0 |" in lines
+    assert report.which_server(run_of(cells[:2])) == []
+
+
+def test_the_published_run_renders_every_scenario_and_the_lab_reads_it_the_same_way():
+    """renders docs/benchmark/results.json with a section per scenario, every target measured."""
+    results = json.loads(Path(settings.BENCHMARK_RESULTS).read_text())
+    text = report.markdown(results)
+    for title in results["scenarios"].values():
+        assert f"## {title}" in text
+    assert {row[0] for row in targets_of(results)} == {"P1", "P2", "P3", "P4", "P5", "D1", "D2", "D3"}
+    assert report.find(results, "seed", "uvicorn-async", database="postgresql")["throughput"] == 150.3
 
 
 def test_plans_run_the_database_path_on_sqlite_and_on_postgresql_when_it_is_set(monkeypatch):
@@ -241,63 +219,75 @@ def test_plans_run_the_database_path_on_sqlite_and_on_postgresql_when_it_is_set(
         postgres = [c for c in plan.cells if c.database == "postgresql"]
         assert {c.scenario for c in postgres} == set(run.DATABASE_SCENARIOS)
         assert all(c.server == c.contestant + "@postgresql" for c in postgres)
-        # The seed on PostgreSQL has the sync workers beside gthread (target D1).
         assert "gunicorn-sync" in {c.contestant for c in postgres if c.scenario == "seed"}
 
 
-def test_fanout_cells_know_which_views_call_one_after_another():
-    """expects K·D from the sequential sync view and D from the threaded and async ones."""
-    assert run.Cell("fanout", "gunicorn-sync", 10, delay_ms=100, calls=10).expected_ms == 1000
-    threaded = run.Cell("fanout", "gunicorn-gthread", 10, delay_ms=100, calls=10, variant="threaded")
-    assert threaded.expected_ms == 100
-    assert run.path_for(threaded) == "/demo/sync_fanout_threaded/?n=10&delay=100"
-    assert run.Cell("fanout", "uvicorn-async", 10, delay_ms=100, calls=10).expected_ms == 100
-
-
-def fanout_cell(contestant: str, concurrency: int, p50: float) -> dict:
-    cell = complete_cell()
-    cell.update(scenario="fanout", contestant=contestant, concurrency=concurrency, calls=10)
-    cell.update(latency_ms={"p50": p50, "p99": p50 + 50}, key=f"fanout/{contestant}/{concurrency}")
-    return cell
-
-
-def test_fanout_target_is_read_at_the_lightest_load_and_the_heavier_one_is_shown():
-    """holds P1 to the C=2 cell, and reports C=10 beside the reference's ratio without a verdict."""
-    cells = [
-        fanout_cell("uvicorn-async", 10, p50=125),
-        fanout_cell("reference", 10, p50=121),
-        fanout_cell("uvicorn-async", 2, p50=104),
-        fanout_cell("reference", 2, p50=103),
-    ]
-    lines = report.targets({"cells": cells, "contestants": {}})
-    assert "| P1 fan-out K=10, D=100 ms, C=2: async p50 / D | 1.04 (<= 1.15) | met |" in lines
-    assert "| fan-out K=10, D=100 ms, C=10, more load: async p50 / D | 1.25; reference 1.21 | - |" in lines
-    slow = report.targets({"cells": [fanout_cell("uvicorn-async", 2, p50=130)], "contestants": {}})
-    assert "| P1 fan-out K=10, D=100 ms, C=2: async p50 / D | 1.30 (<= 1.15) | **not met** |" in slow
-
-
-def test_plans_measure_the_fanout_at_light_load_for_its_target():
-    """puts the defaults and the reference at C=2 in both plans, beside the heavier fan-out."""
-    for plan in (run.full_plan(), run.quick_plan()):
+def test_plans_measure_the_fanout_light_the_middleware_pair_again_and_every_other_server():
+    """puts the fan-out at C=2, repeats the P4 pair in later rounds, and the other servers in their cells."""
+    for plan, rounds in ((run.full_plan(), run.MIDDLEWARE_ROUNDS), (run.quick_plan(), 2)):
         fanouts = {(c.contestant, c.concurrency) for c in plan.cells if c.scenario == "fanout"}
         assert {("uvicorn-async", run.FANOUT_LIGHT), ("reference", run.FANOUT_LIGHT)} <= fanouts
-        assert max(c for _, c in fanouts) > run.FANOUT_LIGHT
+        pair = [c for c in plan.cells if c.scenario == "hello" and c.contestant in run.MIDDLEWARE_PAIR]
+        assert sorted((c.contestant, c.round) for c in pair) == sorted(
+            (name, r) for name in run.MIDDLEWARE_PAIR for r in range(rounds)
+        )
+    for plan in (run.full_plan(), run.servers_plan()):
+        for name in OTHER_SERVERS:
+            cells = {(c.scenario, c.concurrency, c.delay_ms) for c in plan.cells if c.contestant == name}
+            assert {("upstream", 100, 100), ("upstream", 1000, 1000)} <= cells, (plan.mode, name)
+            assert {"hello", "seed"} <= {scenario for scenario, *_ in cells}, (plan.mode, name)
+    assert {c.contestant for c in run.servers_plan().cells} == set(WHICH_SERVER)
+    assert set(OTHER_SERVERS) <= {c.contestant for c in run.quick_plan().cells}
 
 
-def test_client_per_request_cells_call_the_pitfall_view_on_the_defaults_server():
-    """sends the variant to async_client_per_request_badly, and refuses it where that view is not."""
-    pitfall = run.Cell("upstream", "uvicorn-async", 100, delay_ms=100, variant="client-per-request")
-    assert run.path_for(pitfall) == "/demo/async_client_per_request_badly/?delay=100"
-    on_wsgi = run.Cell("upstream", "gunicorn-gthread", 100, delay_ms=100, variant="client-per-request")
-    with pytest.raises(ValueError, match="replaces /async_upstream/"):
-        run.path_for(on_wsgi)
+def test_cells_load_the_views_the_project_names_for_each_twin():
+    """reverses each twin's view from the URLconf, the variants' too, and refuses a variant off its view."""
+    paths = run.view_paths()
+    cell = run.Cell
+    assert run.path_for(cell("seed", "gunicorn-gthread", 10), paths) == "/demo/sync_poll/?question=1"
+    assert run.path_for(cell("seed", "uvicorn-async", 10), paths) == "/demo/async_poll/?question=1"
+    threaded = cell("fanout", "gunicorn-gthread", 10, delay_ms=100, calls=10, variant="threaded")
+    assert run.path_for(threaded, paths) == "/demo/sync_fanout_threaded/?n=10&delay=100"
+    sequential = cell("fanout", "gunicorn-sync", 10, delay_ms=100, calls=10)
+    assert (threaded.expected_ms, sequential.expected_ms) == (100, 1000)
+    pitfall = cell("upstream", "uvicorn-async", 100, delay_ms=100, variant="client-per-request")
+    assert run.path_for(pitfall, paths) == "/demo/async_client_per_request_badly/?delay=100"
+    assert run.path_for(cell("c10k", "reference", 10, delay_ms=10), paths) == "/upstream?delay=10"
+    with pytest.raises(ValueError, match="replaces async_upstream"):
+        run.path_for(
+            cell("upstream", "gunicorn-gthread", 100, delay_ms=100, variant="client-per-request"), paths
+        )
+    assert run.load_args(cell("seed", "uvicorn-async", 10, think_ms=(50, 100)), None, paths) == (
+        "/demo/async_poll/?question=1", "/demo/async_vote/", 1, 50, 100
+    )  # fmt: skip
 
 
-def test_variant_cells_name_their_view_in_the_report():
-    """labels a variant cell with the server's label and the view it calls instead."""
-    results = {"contestants": {"uvicorn-async": {"label": "uvicorn, async views"}}}
-    pitfall = {"contestant": "uvicorn-async", "variant": "client-per-request", "scenario": "upstream"}
-    assert report.name_of(results, pitfall) == "uvicorn, async views, a new httpx.AsyncClient per request"
+class LiveServer:
+    def __init__(self, url: str):
+        self.url = url
+
+
+def test_write_cells_post_one_choice_with_a_token_from_the_real_form(transactional_db, live_server, client):
+    """reads the token and a choice from the contestant's own poll form; the POST it builds is counted."""
+    call_command("seed_demo", verbosity=0)
+    paths = run.view_paths()
+    sync = run.Cell("locked", "gunicorn-gthread", 10)
+    token, body = run.load_args(sync, LiveServer(live_server.url), paths)
+    first = Question.objects.get(pk=1).choice_set.order_by("id").first()
+    assert body == f"question=1&choice={first.pk}"
+    mixed = run.Cell("checked", "uvicorn-async", 10, delay_ms=100)
+    assert (
+        run.load_args(mixed, LiveServer(live_server.url), paths)[1]
+        == f"question=1&choice={first.pk}&delay=100"
+    )
+    # What write.lua sends: the cookie, the same token in the header, the form.
+    client.cookies["csrftoken"] = token
+    url = run.path_for(sync, paths)
+    response = client.post(
+        url, body, content_type="application/x-www-form-urlencoded", HTTP_X_CSRFTOKEN=token
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["result"]["votes"] == first.votes + 1
 
 
 @pytest_asyncio.fixture
@@ -335,123 +325,3 @@ async def test_hold_keeps_every_request_open_at_once_and_counts_each_outcome(ans
     assert fail["statuses"] == {"503": 3}
     assert (hangup["statuses"], hangup["errors"]["read"]) == ({}, 3)
     assert (slow["statuses"], slow["errors"]["timeout"]) == ({}, 3)
-
-
-def hello_cell(contestant: str, cpu: float, round: int = 0) -> dict:
-    cell = complete_cell()
-    cell.update(scenario="hello", contestant=contestant, delay_ms=0, cpu_ms_per_request=cpu, round=round)
-    cell.update(key=f"hello/{contestant}/{round}")
-    return cell
-
-
-def test_middleware_target_is_read_from_the_medians_of_its_rounds():
-    """divides the median CPU of each side's rounds, lists the rounds, and tables only the first."""
-    cells = [
-        hello_cell("uvicorn-async", 1.8),
-        hello_cell("uvicorn-async-nomw", 1.0),
-        hello_cell("uvicorn-async", 1.2, round=1),
-        hello_cell("uvicorn-async-nomw", 1.0, round=1),
-        hello_cell("uvicorn-async", 1.1, round=2),
-        hello_cell("uvicorn-async-nomw", 0.9, round=2),
-    ]
-    contestants = {
-        "uvicorn-async": {"middleware": ["m"]},
-        "uvicorn-async-nomw": {"middleware": []},
-    }
-    lines = report.targets({"cells": cells, "contestants": contestants})
-    expected = (
-        "| P4 hello CPU/request: full middleware / none | 1.20 (<= 1.25); medians of 3 and 3 rounds "
-        "(1.80/1.00 ms, 1.20/1.00 ms, 1.10/0.90 ms) | met |"
-    )
-    assert expected in lines
-    assert [c["cpu_ms_per_request"] for c in report.ok_cells({"cells": cells}, "hello")] == [1.8, 1.0]
-
-
-def test_plans_measure_the_middleware_pair_again_side_by_side():
-    """repeats the P4 pair in later rounds of both plans, and keys each round apart."""
-    for plan, rounds in ((run.full_plan(), run.MIDDLEWARE_ROUNDS), (run.quick_plan(), 2)):
-        pair = [c for c in plan.cells if c.scenario == "hello" and c.contestant in run.MIDDLEWARE_PAIR]
-        assert sorted((c.contestant, c.round) for c in pair) == sorted(
-            (name, r) for name in run.MIDDLEWARE_PAIR for r in range(rounds)
-        )
-        assert len({c.key for c in plan.cells}) == len(plan.cells)
-
-
-def test_plans_measure_every_other_server_in_the_server_cells():
-    """puts each other server in hello, seed and both upstream points; the quick run starts each once."""
-    for plan in (run.full_plan(), run.servers_plan()):
-        for name in OTHER_SERVERS:
-            cells = {(c.scenario, c.concurrency, c.delay_ms) for c in plan.cells if c.contestant == name}
-            assert {("upstream", 100, 100), ("upstream", 1000, 1000)} <= cells, (plan.mode, name)
-            assert {"hello", "seed"} <= {scenario for scenario, *_ in cells}, (plan.mode, name)
-    assert {c.contestant for c in run.servers_plan().cells} == set(WHICH_SERVER)
-    assert set(OTHER_SERVERS) <= {c.contestant for c in run.quick_plan().cells}
-
-
-def test_which_server_table_gives_each_server_its_ratio_to_uvicorn():
-    """shows req/s with its ratio to uvicorn-async-stock's in the same cell, and each server's lifespan."""
-    cells = []
-    for name, speed in (("uvicorn-async-stock", 100.0), ("granian-async", 150.0), ("daphne-async", 50.0)):
-        hello = complete_cell()
-        hello.update(scenario="hello", contestant=name, delay_ms=0, throughput=speed * 10, key=f"h/{name}")
-        upstream = complete_cell()
-        upstream.update(contestant=name, concurrency=100, delay_ms=100, throughput=speed, key=f"u/{name}")
-        cells += [hello, upstream]
-    results = {"cells": cells, "contestants": {}}
-    lines = report.which_server(results)
-    rest = "| 1.0 ms | {} | 120 ms | - | - | 0 |"
-    assert "| uvicorn-async-stock | startup + shutdown | 1,000 (1.00) " + rest.format("100 (1.00)") in lines
-    assert "| granian-async | startup + shutdown | 1,500 (1.50) " + rest.format("150 (1.50)") in lines
-    assert "| daphne-async | **none** | 500 (0.50) " + rest.format("50 (0.50)") in lines
-    uvicorn_only = [c for c in cells if c["contestant"] == "uvicorn-async-stock"]
-    assert report.which_server({"cells": uvicorn_only, "contestants": {}}) == []
-
-
-def database_cell(scenario: str, contestant: str, database: str, *, throughput: float, cpu: float) -> dict:
-    cell = complete_cell()
-    cell.update(scenario=scenario, contestant=contestant, database=database, throughput=throughput)
-    cell.update(cpu_ms_per_request=cpu, concurrency=200 if scenario == "seed" else 100)
-    cell.update(delay_ms=1000 if scenario == "checked" else 0)
-    cell.update(key=f"{scenario}/{contestant}/{database}", think_ms=[500, 1000])
-    return cell
-
-
-def test_database_path_names_each_database_and_says_whether_async_wins_ties_or_loses():
-    """computes each async twin's ratio to gthread on its own database, and the D targets from them."""
-    figures = {
-        # scenario, database: gthread, tuned, stock req/s
-        ("seed", "sqlite"): (200, 190, 150),
-        ("seed", "postgresql"): (200, 170, 230),
-        ("checked", "postgresql"): (90, 280, 260),
-    }
-    cells = []
-    for (scenario, database), speeds in figures.items():
-        for name, speed in zip(
-            ("gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"), speeds, strict=True
-        ):
-            cpu = 4.0 if name == "gunicorn-gthread" else 5.0 if name == "uvicorn-async" else 8.0
-            cells.append(database_cell(scenario, name, database, throughput=speed, cpu=cpu))
-    names = ("gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock")
-    results = {"cells": cells, "contestants": {name: {"label": name} for name in names}}
-    lines = report.database_path(results)
-    row = {tuple(line.split(" | ")[:2]): line for line in lines[2:]}
-    assert "| 0.95 | 0.75 | tuned ties, stock loses: " in row[("| seed, 200 users", "SQLite")]
-    assert "| 0.85 | 1.15 | tuned loses, stock wins: " in row[("| seed, 200 users", "PostgreSQL")]
-    assert "| 3.11 | 2.89 | tuned wins, stock wins: " in row[("| mixed, C=100, D=1.00 s", "PostgreSQL")]
-    assert "200, 4.0 ms" in row[("| seed, 200 users", "SQLite")]
-    targets = report.targets(results)
-    assert "| D2 seed on SQLite, tuned profile: async / gthread | 0.95 (>= 0.9), 0 errors | met |" in targets
-    assert (
-        "| D1 seed on PostgreSQL, tuned profile: async / gthread | 0.85 (>= 0.9), 0 errors | **not met** |"
-        in targets
-    )
-    assert (
-        "| D1 seed on PostgreSQL, stock profile: async / gthread | 1.15 (>= 0.9), 0 errors | reported |"
-        in targets
-    )
-    d3 = "| D3 seed on SQLite, tuned profile: CPU/request async / gthread | 1.25 (<= 1.2): "
-    assert d3 + "5.0 ms against 4.0 ms | **not met** |" in targets
-    # A run from before the database path (no "database" in its cells) reads as SQLite.
-    for cell in cells:
-        cell.pop("database")
-    assert report.find(results, "seed", "uvicorn-async")["throughput"] == 190

@@ -1,0 +1,96 @@
+"""
+The benchmark's one entry: `python -m bench <command>`.
+
+    python -m bench run              # the full run (make bench): about 25 minutes on 2 cores
+    python -m bench run --quick      # the smoke test (make bench-quick): a few minutes
+    python -m bench run --database   # only the database path (SQLite; PostgreSQL with DATABASE_URL)
+    python -m bench run --servers    # only the server comparison (docs/servers.md)
+    python -m bench report bench/results/<run>/results.json   # render report.md and the plots again
+    python -m bench wrk --path '/demo/async_hello/' --config 'a:workers=2' --config 'b:workers=2,KEY=value'
+    python -m bench transport --transports httpx aiohttp per-call    # CPU per upstream call
+    python -m bench seed --requests 400 --repeat 3                   # CPU per seed request, in one process
+    python -m bench hold -n 10000 --delay 10000 --ramp 10           # hold N slow requests at once
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from bench import probes, run
+
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    bench = commands.add_parser("run", help="start every server and measure every cell of a plan")
+    plans = bench.add_mutually_exclusive_group()
+    for plan, what in (
+        ("quick", "the smoke test"),
+        ("database", "the database path"),
+        ("servers", "the servers"),
+    ):
+        plans.add_argument(f"--{plan}", dest="plan", action="store_const", const=plan, help=f"only {what}")
+    bench.add_argument("--out", type=Path, help="where to write the results (default bench/results/<time>)")
+    bench.add_argument("--only", nargs="*", default=[], help="only the cells whose key contains one of these")
+    bench.set_defaults(plan="full", run=run.main)
+
+    report = commands.add_parser("report", help="render report.md and the plots from a results.json")
+    report.add_argument("results", type=Path)
+    report.set_defaults(run=rerender)
+
+    wrk = commands.add_parser(
+        "wrk", help="uvicorn per configuration under wrk: req/s, latency, CPU per request"
+    )
+    wrk.add_argument("--path", default="/demo/async_upstream/?delay=100")
+    wrk.add_argument("--config", action="append", required=True, help=probes.config.__doc__)
+    wrk.add_argument("-c", "--connections", type=int, default=100)
+    wrk.add_argument("-d", "--duration", type=int, default=8)
+    wrk.add_argument("--warmup", type=int, default=2)
+    wrk.add_argument("--timeout", type=int, default=10)
+    wrk.add_argument("--repeat", type=int, default=3)
+    wrk.add_argument("--upstream-workers", type=int, default=1)
+    wrk.add_argument("--alongside", help="a path a second wrk loads at the same time")
+    wrk.add_argument("--alongside-connections", type=int, default=8)
+    wrk.set_defaults(run=probes.probe_wrk)
+
+    transport = commands.add_parser("transport", help="CPU per upstream call for each transport")
+    transport.add_argument("--concurrency", type=int, default=100)
+    transport.add_argument("--rounds", type=int, default=30)
+    transport.add_argument("--delay", type=int, default=10)
+    transport.add_argument("--repeat", type=int, default=3)
+    transport.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    transport.add_argument(
+        "--transports", nargs="+", default=["httpx", "aiohttp"], choices=["httpx", "aiohttp", "per-call"]
+    )
+    transport.set_defaults(run=probes.probe_transport)
+
+    seed = commands.add_parser("seed", help="CPU per request of the seed scenario, in one process")
+    seed.add_argument("--requests", type=int, default=400, help="measured per run: half forms, half votes")
+    seed.add_argument("--repeat", type=int, default=3)
+    configs = list(probes.SEED_CONFIGS)
+    seed.add_argument("--configs", nargs="+", default=configs[:3], choices=configs)
+    seed.set_defaults(run=probes.probe_seed)
+
+    hold = commands.add_parser("hold", help="hold many slow requests at once; the server's footprint")
+    hold.add_argument("-n", type=int, default=10_000)
+    hold.add_argument("--delay", type=int, default=20_000, help="upstream delay in ms")
+    hold.add_argument("--ramp", type=float, default=5, help="seconds to open all connections over")
+    hold.add_argument("--config", default="fast:", help=probes.config.__doc__)
+    hold.add_argument("--upstream-workers", type=int, default=1)
+    hold.set_defaults(run=probes.probe_hold)
+
+    args = parser.parse_args(argv)
+    return args.run(args) or 0
+
+
+def rerender(args) -> None:
+    from bench import report
+
+    report.write(json.loads(args.results.read_text()), args.results.parent)
+    print(f"wrote {args.results.parent / 'report.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

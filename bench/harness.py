@@ -1,0 +1,402 @@
+"""
+The benchmark's machinery, shared by the run (bench/run.py) and the probes (bench/probes.py):
+one server starter, one load runner (wrk, or bench/hold.py for C10K), one process sampler
+(psutil), one CSRF helper, and what a run records about the project and the machine.
+"""
+
+import contextlib
+import json
+import math
+import os
+import platform
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.hold import raise_open_files_limit  # noqa: F401 (the run's, too)
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "wrk"
+SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdef"
+
+
+def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
+    """The environment of every Django server: DEBUG off, plain HTTP on loopback, the run's upstream."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": SECRET_KEY,
+        "HTTPS": "0",  # without it, DEBUG=0 turns on the HTTPS redirect
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "UPSTREAM_URL": upstream_url,
+        "UPSTREAM_MAX_CONNECTIONS": "10000",  # each process may hold all of C=10,000 on the upstream
+        "SQLITE_PATH": str(sqlite),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **env}, check=True)
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Create the tables and the demo polls, so the database views answer 200."""
+    manage(env, "migrate", "--no-input", "--verbosity", "0")
+    manage(env, "seed_demo", "--verbosity", "0")
+
+
+# The process sampler: a server's process and all its descendants, read with psutil (the same
+# /proc fields and clock ticks as reading them by hand: tests/serving/test_bench.py checks it).
+
+
+def processes(pid: int) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    return []
+
+
+def usage(pid: int, *, fds: bool = True) -> dict:
+    """CPU seconds, threads, RSS and open files summed over a process tree, and its pids."""
+    total = {"cpu_s": 0.0, "threads": 0, "rss_bytes": 0, "fds": 0, "pids": set()}
+    for process in processes(pid):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), process.oneshot():
+            cpu = process.cpu_times()
+            total["cpu_s"] += cpu.user + cpu.system
+            total["threads"] += process.num_threads()
+            total["rss_bytes"] += process.memory_info().rss
+            total["fds"] += process.num_fds() if fds else 0
+            total["pids"].add(process.pid)
+    return total
+
+
+def machine_cpu_s() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine since boot, all cores."""
+    times = psutil.cpu_times()
+    total = sum(times) - times.guest - times.guest_nice  # guest time is already in user
+    return total - times.idle - times.iowait, total
+
+
+class PeakSampler(threading.Thread):
+    """Sample a process tree's threads, RSS, open files and processes; keep the peaks."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.done = pid, interval, threading.Event()
+        self.peak = {"threads": 0, "rss_bytes": 0, "fds": 0, "processes": 0}
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            now = usage(self.pid)
+            now["processes"] = len(now.pop("pids"))
+            for key in self.peak:
+                self.peak[key] = max(self.peak[key], now[key])
+            self.done.wait(self.interval)
+
+    def __enter__(self) -> "PeakSampler":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.join()
+
+
+def wait_quiet(pid: int, *, seconds: float = 0.5, limit: float = 0.05) -> None:
+    """Wait (up to 5 s) until a process tree uses less than `limit` of a core over `seconds`."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        before = usage(pid, fds=False)["cpu_s"]
+        time.sleep(seconds)
+        if usage(pid, fds=False)["cpu_s"] - before < limit * seconds:
+            return
+
+
+# The server starter
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str, timeout: float) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return httpx.get(url, timeout=timeout).status_code == 200
+    return False
+
+
+class Server:
+    """A server in its own session on a free port, so it and every process it forks stop together."""
+
+    def __init__(self, name: str, argv, env: dict[str, str], probe: str, logs: Path):
+        self.name, self.argv_of, self.env, self.probe = name, argv, env, probe
+        self.log_path = logs / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+        self.port = self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def start(self) -> "Server":
+        self.port = free_port()
+        self.argv = self.argv_of(self.port)
+        with self.log_path.open("a") as log:
+            log.write(f"\n--- {' '.join(self.argv)}\n")
+            log.flush()
+            env = {**os.environ, **self.env}
+            self.process = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self.starts += 1
+        return self
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            if answers(self.url + self.probe, timeout=2):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"{self.name} did not answer {self.probe} within {timeout:g} s:\n{self.log_tail()}"
+        )
+
+    def answers(self, timeout: float = 2) -> bool:
+        return self.process.poll() is None and answers(self.url + self.probe, timeout)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        family = processes(self.pid)
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=wait)
+            # The leader is gone; make sure no worker outlived it.
+            if not psutil.wait_procs(family, timeout=1)[1]:
+                break
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start().wait_ready()
+        # One worker answering does not mean all have booted: no start-up counts as request CPU.
+        wait_quiet(self.pid)
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
+
+
+@contextlib.contextmanager
+def serving(server: Server):
+    """Start a server, wait until it answers, stop it on the way out."""
+    try:
+        server.start().wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def upstream(logs: Path, workers: int = 1) -> Server:
+    """The slow upstream (slow_upstream/), its own process."""
+
+    def argv(port: int) -> list[str]:
+        return [sys.executable, "-m", "slow_upstream", "--port", str(port), "--workers", str(workers)]
+
+    return Server("upstream", argv, {}, "/delay?ms=0", logs)
+
+
+# The CSRF helper: the form the seed scenario's users open before they vote (wrk/vote.lua does
+# the same in Lua). A POST sends the token back as the csrftoken cookie and in X-CSRFToken.
+
+
+def vote_form(response: httpx.Response) -> tuple[str, list[str]]:
+    """The CSRF token a poll's form set as a cookie, and the ids of its choices."""
+    token = response.cookies.get("csrftoken")
+    choices = re.findall(r'name="choice"[^>]*value="(\d+)"', response.text)
+    if response.status_code != 200 or not token or not choices:
+        raise RuntimeError(
+            f"{response.url} ({response.status_code}) set no csrftoken cookie or listed no choice"
+        )
+    return token, choices
+
+
+# The load runner: wrk with bench/wrk/*.lua, or bench/hold.py; both print one BENCH_RESULT line.
+
+
+def lua_script(tmp: Path, scenario: str) -> Path:
+    """The wrk script for a scenario: the status counter, plus the vote flow or the write."""
+    path = tmp / f"{scenario}.lua"
+    extra = {"seed": ["vote.lua"], "locked": ["write.lua"], "checked": ["write.lua"]}.get(scenario, [])
+    if not path.exists():
+        path.write_text("\n".join((LUA / name).read_text() for name in ["report.lua", *extra]))
+    return path
+
+
+def wrk(url: str, *, connections: int, seconds: float, timeout: float, script: Path, args=()) -> list[str]:
+    return [
+        "wrk", "--threads", str(min(2, connections)), "--connections", str(connections),
+        "--duration", f"{math.ceil(seconds)}s", "--timeout", f"{math.ceil(timeout)}s",
+        "--script", str(script), url, "--", *map(str, args),
+    ]  # fmt: skip
+
+
+def hold(url: str, *, connections: int, ramp: float, timeout: float) -> list[str]:
+    """C10K's load: one request per connection, opened over `ramp` seconds."""
+    options = ("--connections", str(connections), "--ramp", str(ramp), "--timeout", str(timeout))
+    return [sys.executable, "-m", "bench.hold", url, *options]
+
+
+def load(argv: list[str]) -> tuple[dict, float]:
+    """Run a load generator to its end; return its BENCH_RESULT and its own CPU seconds."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+        )
+        try:
+            _, status, rusage = os.wait4(process.pid, 0)  # its own CPU time shows a saturated wrk
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            raise
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    line = next((x for x in output.splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if process.returncode != 0 or line is None:
+        raise RuntimeError(f"{argv[0]} failed ({process.returncode}): {output[-2000:]}")
+    return json.loads(line.removeprefix("BENCH_RESULT ")), rusage.ru_utime + rusage.ru_stime
+
+
+def measure(argv: list[str], server: Server, upstream: Server) -> dict:
+    """Run one load against a server; return what it served, and what it cost the server and the machine."""
+    with PeakSampler(server.pid) as sampler:
+        before = usage(server.pid, fds=False), usage(upstream.pid, fds=False), machine_cpu_s()
+        result, load_cpu = load(argv)
+        after = usage(server.pid, fds=False), usage(upstream.pid, fds=False), machine_cpu_s()
+    server_cpu = after[0]["cpu_s"] - before[0]["cpu_s"]
+    upstream_cpu = after[1]["cpu_s"] - before[1]["cpu_s"]
+    seconds, requests = result["duration_us"] / 1e6, result["requests"]
+    statuses = {int(k): v for k, v in result["statuses"].items()}
+    non_2xx = sum(n for status, n in statuses.items() if not 200 <= status < 300)
+    total = after[2][1] - before[2][1]
+    other = max(0.0, after[2][0] - before[2][0] - server_cpu - upstream_cpu - load_cpu)
+    errors = {kind: result["errors"][kind] for kind in ("timeout", "connect", "read", "write")}
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 3),
+        "throughput": round(requests / seconds, 1),
+        "ok_throughput": round((requests - non_2xx) / seconds, 1),
+        "latency_ms": {k: round(v / 1000, 1) for k, v in result["latency_us"].items()},
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "errors": {"non_2xx": non_2xx, **errors},
+        "server_cpu_s": round(server_cpu, 2),
+        "cpu_ms_per_request": round(server_cpu / requests * 1000, 3) if requests else None,
+        "peak_threads": sampler.peak["threads"],
+        "peak_rss_mb": round(sampler.peak["rss_bytes"] / 2**20, 1),
+        "peak_fds": sampler.peak["fds"],
+        "peak_processes": sampler.peak["processes"],
+        # A worker that died or was replaced during the window takes its CPU time with it.
+        "process_churn": after[0]["pids"] != before[0]["pids"],
+        "wrk_cpu_s": round(load_cpu, 2),
+        "wrk_cpu_percent_of_core": round(load_cpu / seconds * 100, 1),
+        "upstream_cpu_s": round(upstream_cpu, 2),
+        # CPU the machine spent on anything but this cell's server, upstream and load generator.
+        "other_cpu_percent_of_machine": round(other / total * 100, 1) if total else None,
+        **({"max_in_flight": result["max_in_flight"]} if "max_in_flight" in result else {}),
+    }
+
+
+# What a run records about the project and the machine
+
+
+def describe_project() -> None:
+    """Print, from inside Django, what the run needs to know: the view paths, middleware, database."""
+    from django.conf import settings
+    from django.db import connection
+
+    from bench.run import view_paths
+
+    db = settings.DATABASES["default"]
+    if connection.vendor == "postgresql":
+        version = "PostgreSQL " + ".".join(map(str, divmod(connection.pg_version, 10000)))
+    else:
+        version = "SQLite " + connection.Database.sqlite_version
+    options = {
+        k: v for k, v in db.get("OPTIONS", {}).items() if k in ("pool", "init_command", "transaction_mode")
+    }
+    database = {"vendor": connection.vendor, "version": version, "conn_max_age": db["CONN_MAX_AGE"]}
+    print(json.dumps({
+        "paths": view_paths(),
+        "database": {**database, "options": options},
+        "middleware": list(settings.MIDDLEWARE),
+        "upstream_transport": getattr(settings, "UPSTREAM_TRANSPORT", None),
+        "asgi_app": ":".join(settings.ASGI_APPLICATION.rsplit(".", 1)),
+    }))  # fmt: skip
+
+
+def project(env: dict[str, str]) -> dict:
+    """Ask the project (not a running server) under `env` what describe_project() prints."""
+    code = "import django; django.setup(); from bench.harness import describe_project; describe_project()"
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    if run.returncode:
+        raise RuntimeError(f"the project did not describe itself:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout)
+
+
+PACKAGES = "Django asgiref httpx httpcore uvicorn gunicorn starlette uvloop httptools httpx-aiohttp aiohttp"
+PACKAGES += " daphne Twisted hypercorn granian psutil"
+
+
+def machine() -> dict:
+    cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
+    packages = {}
+    for name in PACKAGES.split():
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            packages[name] = metadata.version(name)
+
+    def output(*argv: str) -> str:
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = " (with local changes)" if output("git", "status", "--porcelain") else ""
+    return {
+        "cpu": cpu.group(1) if cpu else platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "packages": packages,
+        "wrk": output("wrk", "-v").split(" Copyright")[0],
+        "commit": output("git", "rev-parse", "--short", "HEAD") + dirty,
+        "somaxconn": int(Path("/proc/sys/net/core/somaxconn").read_text()),
+        "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+    }

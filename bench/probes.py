@@ -1,0 +1,288 @@
+"""
+Focused before/after probes for docs/performance.md, beside the full run (`python -m bench run`).
+
+`wrk` and `hold` start one uvicorn per configuration with the run's own starter, load and sampler;
+`transport` and `seed` measure CPU in one process, where no server or load generator shares the
+cores. Configurations are interleaved (A B A B ...) because the machine is shared and noisy; each
+probe prints one line per run, then the median and spread per configuration.
+"""
+
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import harness
+
+SEED_CONFIGS = {  # name: (how it is served, its settings)
+    "wsgi-sync": ("wsgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
+    "asgi-stock": ("asgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
+    "asgi-tuned": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
+    # The tuned profile keeps SQLite connections on its threads; these open one per request.
+    "wsgi-tuned": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
+    "wsgi-tuned-age0": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
+    "asgi-tuned-age0": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
+}
+
+
+def stamp() -> str:
+    return f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}"
+
+
+def summary(rows: dict[str, list[dict]], keys: dict[str, str]) -> None:
+    print("# median (min-max)")
+    for name, runs in rows.items():
+        parts = []
+        for key, unit in keys.items():
+            values = [run[key] for run in runs if run[key] is not None]
+            if values:
+                parts.append(f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}) {unit}")
+        print(f"{name:>16}: " + ", ".join(parts))
+
+
+def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
+    """NAME:KEY=VALUE,...: lower-case keys are uvicorn options (workers, loop, http), upper-case ones
+    environment variables of the server."""
+    name, _, rest = spec.partition(":")
+    options, env = [], {}
+    for pair in filter(None, rest.split(",")):
+        key, _, value = pair.partition("=")
+        if key.isupper():
+            env[key] = value
+        else:
+            options += [f"--{key}", value]
+    return name, options, env
+
+
+@contextlib.contextmanager
+def django_servers(args, configs):
+    """The upstream, a migrated SQLite file, and a factory of uvicorn servers for each configuration."""
+    tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-probe-"))
+    with harness.serving(harness.upstream(tmp, args.upstream_workers)) as upstream:
+        base = harness.django_env(tmp / "probe.sqlite3", upstream.url)
+        harness.migrate(base)
+
+        def server(name: str, options: list[str], env: dict[str, str]) -> harness.Server:
+            env = {**base, **env}
+            app = harness.project(env)["asgi_app"]
+
+            def argv(port: int) -> list[str]:
+                command = ["uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning"]
+                return [sys.executable, "-m", *command, "--backlog", "16384", *options]
+
+            return harness.Server(name, argv, env, "/demo/async_hello/", tmp)
+
+        yield upstream, server
+
+
+@contextlib.contextmanager
+def alongside(args, url: str):
+    """A second wrk on --alongside during the measured one (its CPU counts as other load)."""
+    if not args.alongside:
+        yield
+        return
+    argv = [
+        "wrk",
+        "-t1",
+        f"-c{args.alongside_connections}",
+        f"-d{args.warmup + args.duration + 2}s",
+        "--timeout",
+        "30s",
+    ]
+    with subprocess.Popen([*argv, url + args.alongside], stdout=subprocess.DEVNULL) as other:
+        try:
+            yield
+        finally:
+            other.terminate()
+
+
+def probe_wrk(args) -> None:
+    """Throughput, latency, errors and server CPU per request of uvicorn under wrk, per configuration."""
+    configs = [config(spec) for spec in args.config]
+    rows: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
+    print(f"{stamp()}\n# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
+    with django_servers(args, configs) as (upstream, server):
+        script = harness.lua_script(upstream.log_path.parent, "hello")
+        for repeat in range(args.repeat):
+            for name, options, env in configs:
+                with harness.serving(server(name, options, env)) as running, alongside(args, running.url):
+                    url = running.url + args.path
+                    load = {"connections": args.connections, "timeout": args.timeout, "script": script}
+                    harness.load(harness.wrk(url, seconds=args.warmup, **load))
+                    cell = harness.measure(harness.wrk(url, seconds=args.duration, **load), running, upstream)
+                cell |= {"p50": cell["latency_ms"]["p50"], "p99": cell["latency_ms"]["p99"]}
+                rows[name].append(cell)
+                print(
+                    f"{name:>16} run {repeat + 1}: {cell['throughput']:8.1f} req/s  "
+                    f"p50 {cell['p50']:8.1f} ms  "
+                    f"p99 {cell['p99']:8.1f} ms  errors {sum(cell['errors'].values())}  "
+                    f"server CPU {cell['cpu_ms_per_request']} ms/req",
+                    flush=True,
+                )
+    summary(
+        rows, {"throughput": "req/s", "p50": "ms p50", "p99": "ms p99", "cpu_ms_per_request": "ms CPU/req"}
+    )
+
+
+def probe_hold(args) -> None:
+    """Hold N slow requests at once; report the server's threads, RSS and open files at peak."""
+    harness.raise_open_files_limit()  # 10,000 connections, in every process
+    name, options, env = config(args.config)
+    print(stamp())
+    with (
+        django_servers(args, [args.config]) as (upstream, server),
+        harness.serving(server(name, options, env)) as running,
+    ):
+        idle = harness.usage(running.pid)
+        url = f"{running.url}/demo/async_upstream/?delay={args.delay}"
+        argv = harness.hold(url, connections=args.n, ramp=args.ramp, timeout=args.delay / 1000 + 120)
+        cell = harness.measure(argv, running, upstream)
+    print(
+        f"{name}: {args.n} requests of {args.delay} ms over {args.ramp:g} s; idle {idle['threads']} threads"
+    )
+    print(f"  peak server: threads {cell['peak_threads']}, RSS {cell['peak_rss_mb']} MB, "
+          f"fds {cell['peak_fds']}; "
+          f"most in flight at the client {cell.get('max_in_flight')}")  # fmt: skip
+    print(f"  {cell['seconds']:.1f} s; CPU seconds: server {cell['server_cpu_s']}, "
+          f"upstream {cell['upstream_cpu_s']}, "
+          f"client {cell['wrk_cpu_s']}; statuses {cell['statuses']}, errors {cell['errors']}")  # fmt: skip
+
+
+# CPU per upstream call for each transport, in this process
+
+
+async def transport_round(name: str, concurrency: int, rounds: int, delay: int) -> tuple[float, int]:
+    import httpx
+    from django.conf import settings
+
+    from views_demo import clients, upstream
+
+    async def per_call() -> dict:
+        # The pitfall: a new client for every call (what clients.aget_client() exists to avoid).
+        async with httpx.AsyncClient() as client:
+            return (
+                await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": delay}, timeout=10)
+            ).json()
+
+    call = per_call if name == "per-call" else lambda: upstream.adelay(ms=delay)
+    os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
+    await clients.aopen_client()
+    try:
+        await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
+        started = time.process_time()
+        for _ in range(rounds):
+            await asyncio.gather(*(call() for _ in range(concurrency)))
+        return time.process_time() - started, concurrency * rounds
+    finally:
+        await clients.aclose_client()
+
+
+def probe_transport(args) -> None:
+    """CPU per upstream call, `concurrency` calls in flight, for each transport."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
+    os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
+    with harness.serving(harness.upstream(Path(tempfile.mkdtemp(prefix="asyncdemo-probe-")))) as upstream:
+        os.environ["UPSTREAM_URL"] = upstream.url
+        django.setup()
+        if args.loop == "uvloop":
+            import uvloop
+
+            runner = uvloop.run
+        else:
+            runner = asyncio.run
+        print(stamp())
+        print(f"# {args.concurrency} calls at once, {args.rounds} rounds, delay {args.delay} ms, {args.loop}")
+        rows: dict[str, list[dict]] = {name: [] for name in args.transports}
+        for repeat in range(args.repeat):
+            for name in args.transports:
+                used, calls = runner(transport_round(name, args.concurrency, args.rounds, args.delay))
+                rows[name].append({"cpu_ms": 1000 * used / calls})
+                print(
+                    f"{name:>8} run {repeat + 1}: {rows[name][-1]['cpu_ms']:.3f} ms CPU per call", flush=True
+                )
+    summary(rows, {"cpu_ms": "ms CPU per call"})
+
+
+# The seed scenario in one process: CPU per request of the poll form and the vote (target D3)
+
+
+def vote(page) -> dict:
+    """The vote a user sends after opening the form: the first choice, the token in X-CSRFToken."""
+    token, choices = harness.vote_form(page)
+    return {"data": {"question": 1, "choice": choices[0]}, "headers": {"X-CSRFToken": token}}
+
+
+def seed_cpu(client, rounds: int, warmup: int = 30) -> float:
+    """Open the form and vote `warmup` + `rounds` times; return the CPU seconds of the last `rounds`."""
+    started = time.process_time()
+    for i in range(warmup + rounds):
+        started = time.process_time() if i == warmup else started
+        response = client.post("/demo/sync_vote/", **vote(client.get("/demo/sync_poll/?question=1")))
+        assert response.status_code == 200, response.text
+    return time.process_time() - started
+
+
+async def aseed_cpu(client, rounds: int, warmup: int = 30) -> float:
+    """The async twins' seed_cpu()."""
+    started = time.process_time()
+    for i in range(warmup + rounds):
+        started = time.process_time() if i == warmup else started
+        response = await client.post(
+            "/demo/async_vote/", **vote(await client.get("/demo/async_poll/?question=1"))
+        )
+        assert response.status_code == 200, response.text
+    return time.process_time() - started
+
+
+def seed_child(mode: str, requests: int) -> None:
+    """Run the seed's requests in this process through httpx's app transports; print ms of CPU per request."""
+    import httpx
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    base, rounds = "http://127.0.0.1", requests // 2
+    if mode == "wsgi":  # the sync twins
+        transport = httpx.WSGITransport(app=import_string("asyncdemo.wsgi.application"))
+        with httpx.Client(transport=transport, base_url=base) as client:
+            cpu = seed_cpu(client, rounds)
+    else:  # the async twins, through the settings' own entry (tuned.asgi lends threads)
+
+        async def main() -> float:
+            transport = httpx.ASGITransport(app=import_string(settings.ASGI_APPLICATION))
+            async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+                return await aseed_cpu(client, rounds)
+
+        cpu = asyncio.run(main())
+    print(f"{cpu / (rounds * 2) * 1000:.3f}")
+
+
+def probe_seed(args) -> None:
+    """CPU the Django path itself spends per request of the seed (form + vote), client included."""
+    with tempfile.TemporaryDirectory(prefix="asyncdemo-seed-") as tmp:
+        env = {**os.environ, **harness.django_env(Path(tmp) / "seed.sqlite3", "http://127.0.0.1:9")}
+        harness.migrate(env)
+        database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+        rows: dict[str, list[dict]] = {name: [] for name in args.configs}
+        code = "import django, sys; django.setup(); from bench.probes import seed_child; seed_child(*sys.argv[1:2], int(sys.argv[2]))"  # noqa: E501
+        for repeat in range(args.repeat):
+            for name in args.configs if repeat % 2 == 0 else reversed(args.configs):
+                mode, extra = SEED_CONFIGS[name]
+                argv = [sys.executable, "-c", code, mode, str(args.requests)]
+                out = subprocess.run(
+                    argv, cwd=harness.ROOT, env={**env, **extra}, capture_output=True, text=True
+                )
+                if out.returncode:
+                    raise SystemExit(f"{name} failed:\n{out.stderr[-2000:]}")
+                rows[name].append({"cpu_ms": float(out.stdout.split()[-1])})
+                print(
+                    f"{stamp()} {database} {name}: {rows[name][-1]['cpu_ms']:.2f} ms CPU per request",
+                    flush=True,
+                )
+    summary(rows, {"cpu_ms": f"ms CPU per request on {database}"})
