@@ -201,6 +201,7 @@ def chart_texts(page) -> list[dict]:
     )
 
 
+@pytest.mark.browser
 def test_every_column_is_in_view_at_1366_px(wide, server, axe_source):
     """At 1366 px no table hides a column: the results after a run and the naive-choices table fit.
 
@@ -224,6 +225,7 @@ def test_every_column_is_in_view_at_1366_px(wide, server, axe_source):
         page.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("slug", ["stream", "fanout"])
 def test_chart_labels_are_readable_at_390_px(narrow, server, slug):
     """On a 390 px phone every chart label is drawn at 10 px or more, and none runs past its chart."""
