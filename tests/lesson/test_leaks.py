@@ -28,7 +28,7 @@ ASYNC_GET_VIEWS = [
 
 @pytest.fixture
 def faulty_upstream(settings, upstream_url, request):
-    settings.UPSTREAM_TIMEOUT = 0.25
+    settings.UPSTREAM_TIMEOUT = 0.1  # the drip fault fails at its second chunk, 200 ms in
     settings.UPSTREAM_MAX_BODY = 64 * 1024
     settings.UPSTREAM_URL = f"{upstream_url}/{request.param}"
 
