@@ -53,7 +53,7 @@ worker: migrate
 
 ## Run the fast tests: in-process only, no real server, no browser (about a minute)
 test: install
-	$(BIN)/python -m pytest -m "not server and not browser and not soak" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not server and not browser and not soak" $(PYTEST_ARGS)
 
 ## Run every test but the soak: the fast ones, real servers and processes, the browser
 test-all: install

@@ -84,7 +84,9 @@ def test_post_views_refuse_get_with_405(client, seeded, name):
     assert all_votes() == before
 
 
-@pytest.mark.parametrize(("demo", "name"), [(d, n) for d in DEMOS for n in d.view_names], ids=str)
+@pytest.mark.parametrize(
+    ("demo", "name"), [(d, n) for d in DEMOS for n in d.view_names], ids=lambda x: getattr(x, "slug", x)
+)
 def test_wrong_method_gets_405_with_a_reason(client, demo, name):
     """A method the view does not take gets 405, an Allow header and a JSON reason."""
     wrong = client.put if demo.method == "POST" else client.post
