@@ -10,6 +10,7 @@ import asyncio
 
 import httpx
 import pytest
+from django.apps import apps
 from django.test import AsyncClient, Client
 from django.urls import reverse
 
@@ -154,8 +155,13 @@ async def test_answers_each_views_figures(async_client, enabled, in_process):
         assert view["throughput"] > 0
         assert 20 <= view["p50_ms"] <= view["p90_ms"] <= view["p99_ms"]
         assert view["peak_threads"] >= view["threads_before"] >= 1
-    assert body["profile"] == "stock"
-    assert "sync_upstream was not capped by a pool" in body["sentence"]
+    # The suite runs under either settings module; each profile has its own sentence on threads.
+    if apps.is_installed("tuned"):
+        assert body["profile"] == "tuned"
+        assert "async_upstream kept up to 4 requests in flight" in body["sentence"]
+    else:
+        assert body["profile"] == "stock"
+        assert "sync_upstream was not capped by a pool" in body["sentence"]
     assert body["call"] in {"wins", "ties", "loses"}
     assert "req/s" in body["verdict"]
 
