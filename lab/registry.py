@@ -92,7 +92,8 @@ DEMOS: list[Demo] = [
         observe="Both take about `delay` ms. The difference is what the server does meanwhile: the sync "
         "view holds a thread, the async one gives the event loop to other requests. Leave early with a "
         "long delay: the async view's upstream call closes as the client leaves, the sync view's thread "
-        "waits it out. Read views_demo/upstream.py for the clients.",
+        "waits it out. Read adelay in views_demo/upstream.py, then the clients it calls through: "
+        "aget_client and get_client in views_demo/clients.py.",
         leave_early=True,
     ),
     Demo(
@@ -353,7 +354,9 @@ DEMOS: list[Demo] = [
         pitfall=True,
         observe="Both answer the same, but the bad one spends about 20 ms more CPU per request building an "
         "SSL context, a pool and a connection, which caps throughput under load. Compare "
-        "upstream.adelay_with_new_client_badly with adelay and aget_client in views_demo/upstream.py.",
+        "upstream.adelay_with_new_client_badly with adelay in views_demo/upstream.py, then read "
+        "aget_client in views_demo/clients.py (one client per event loop) and with_lifespan in "
+        "views_demo/lifespan.py (which opens it at startup and closes it at shutdown).",
     ),
     Demo(
         slug="lost-task",
