@@ -63,6 +63,11 @@ class Demo:
     # "first_byte" for a stream, "loop_lag" for a view that blocks the loop, or "none" where
     # the lesson is not speed.
     measure: str = "wall"
+    # The Django release that added each API the async views rely on, ("`request.auser()`", "5.0"),
+    # shown on the page as "Needs Django 5.0+: request.auser()" for readers on an older release
+    # (4.2 and 5.2 are LTS). From Django's release notes; tests/lab/test_lab.py checks each
+    # backticked name is in the files the page shows.
+    since: tuple[tuple[str, str], ...] = ()
 
     @property
     def view_names(self) -> list[str]:
@@ -73,6 +78,7 @@ DEMOS: list[Demo] = [
     # HTTP: calling a slow upstream
     Demo(
         slug="hello",
+        since=(("`async def` views", "3.1"),),
         topic="HTTP",
         title="Hello",
         lesson="With no I/O to wait on, async buys nothing: this is the framework's own cost.",
@@ -112,6 +118,7 @@ DEMOS: list[Demo] = [
     # Database: the ORM from sync views, through sync_to_async, and with the async ORM
     Demo(
         slug="question",
+        since=(("`aget_object_or_404()`", "5.0"), ("`async for` over a queryset", "4.1")),
         topic="Database",
         title="Read one question",
         lesson="An async view reaches the ORM through one sync_to_async around the whole unit, "
@@ -125,6 +132,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="questions",
+        since=(("`acount()`", "4.1"), ("`async for` over a queryset", "4.1")),
         topic="Database",
         title="List the questions",
         lesson="A queryset is built the same way in both modes; only evaluating it (count or acount, "
@@ -136,6 +144,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="questions_page",
+        since=(("`AsyncPaginator`", "6.0"),),
         topic="Database",
         title="Paginate the questions",
         lesson="Paginator has an async twin, AsyncPaginator: its count, pages and page objects are awaited.",
@@ -161,6 +170,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="vote",
+        since=(("`aupdate()`", "4.1"),),
         topic="Database",
         title="Vote",
         lesson="Count with F() in the database, never in Python, and concurrent votes are never lost.",
@@ -212,6 +222,7 @@ DEMOS: list[Demo] = [
     # Streaming: responses sent while they are produced
     Demo(
         slug="stream",
+        since=(("`StreamingHttpResponse` over an async iterator", "4.2"),),
         topic="Streaming",
         title="Relaying a slow stream",
         lesson="Under ASGI only the async twin streams; a client leaving cancels it and `finally` cleans up.",
@@ -230,6 +241,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="events",
+        since=(("`StreamingHttpResponse` over an async iterator", "4.2"),),
         topic="Streaming",
         title="Server-sent events",
         lesson="An open event stream costs the async twin a suspended coroutine and the sync twin a thread.",
@@ -246,6 +258,7 @@ DEMOS: list[Demo] = [
     # Class-based views
     Demo(
         slug="class-view",
+        since=(("`async def` handlers on a `View` class", "4.1"),),
         topic="Class-based views",
         title="A View class",
         lesson="A class is async when all its handlers are `async def`; mixing the two modes is an error.",
@@ -259,6 +272,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="generic-view",
+        since=(("`async def` handlers on a `View` class", "4.1"),),
         topic="Class-based views",
         title="A generic TemplateView",
         lesson="A generic view turns async by overriding its handler with `async def`; the rest stays sync.",
@@ -272,6 +286,7 @@ DEMOS: list[Demo] = [
     # Auth
     Demo(
         slug="whoami",
+        since=(("`request.auser()`", "5.0"),),
         topic="Auth",
         title="Who is asking",
         lesson="An async view reads the user with `await request.auser()`, never the lazy request.user.",
@@ -281,6 +296,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="profile",
+        since=(("`request.auser()`", "5.0"), ("`login_required` on an async view", "5.1")),
         topic="Auth",
         title="Login required",
         lesson="login_required works on async views too: it awaits request.auser() before the view runs.",
@@ -292,6 +308,7 @@ DEMOS: list[Demo] = [
     # Cache
     Demo(
         slug="cache",
+        since=(("`cache.aget()`", "4.0"), ("`cache.aset()`", "4.0")),
         topic="Cache",
         title="Memoising a slow answer",
         lesson="cache.aget/aset memoise like get/set; the twins share the cache and its keys. The a-methods "
@@ -314,6 +331,7 @@ DEMOS: list[Demo] = [
     # Background work: the Tasks framework
     Demo(
         slug="tasks",
+        since=(("`django.tasks`", "6.0"),),
         topic="Background work",
         title="Enqueue a task",
         lesson="Hand slow work to a task queue: the view answers at once, a worker process runs the work "
@@ -360,6 +378,7 @@ DEMOS: list[Demo] = [
     ),
     Demo(
         slug="lost-task",
+        since=(("`django.tasks`", "6.0"),),
         topic="Pitfalls",
         title="Fire-and-forget create_task",
         lesson="A task nobody keeps loses its errors (and, under WSGI, its work); enqueue the work instead.",

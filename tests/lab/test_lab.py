@@ -3,7 +3,9 @@
 import functools
 import html
 import re
+from pathlib import Path
 
+import django
 import httpx
 import pytest
 from django.http import HttpResponse
@@ -16,6 +18,8 @@ from asyncdemo.asgi import application
 from lab import views as lab
 from lab.registry import DEMOS, Demo
 from lab.templatetags.lab import inline_code
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def text_of(response) -> str:
@@ -269,3 +273,16 @@ def test_leave_early_is_offered_only_where_views_wait():
     offered = {demo.slug for demo in DEMOS if demo.leave_early}
     assert {"upstream", "fanout", "stream", "events"} <= offered
     assert "hello" not in offered
+
+
+@pytest.mark.parametrize("demo", [demo for demo in DEMOS if demo.since], ids=lambda demo: demo.slug)
+def test_pair_page_says_which_django_each_api_needs(client, demo):
+    """A pair page reads "Needs Django 5.0+: request.auser()" for each API, and the API is in its files."""
+    response = client.get(pair_url(demo))
+    text = text_of(response)
+    shown = "".join((ROOT / path).read_text() for path in response.context["files"])
+    for api, version in demo.since:
+        assert f"Needs Django {version}+: {api.replace('`', '')}" in text
+        assert re.fullmatch(r"\d\.\d", version) and tuple(map(int, version.split("."))) <= django.VERSION[:2]
+        for name in re.findall(r"`([^`]+)`", api):
+            assert name.removesuffix("()") in shown, name
