@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from views_demo import params, queries, tasks, upstream
+from views_demo import clients, lifespan, params, queries, tasks, upstream
 from views_demo.params import IntParam
 from views_demo.views import auth, background, cache, classes, database, http, pitfalls, streaming
 
@@ -92,7 +92,12 @@ DEMOS: list[Demo] = [
         title="One upstream call",
         lesson="One call takes the same time either way; async frees the worker while it waits.",
         views=(http.sync_upstream, http.async_upstream),
-        helpers=((upstream.delay, upstream.adelay),),
+        # The helper, then the clients it calls through, then what opens and closes the async one.
+        helpers=(
+            (upstream.delay, upstream.adelay),
+            (clients.get_client, clients.aget_client),
+            (lifespan.with_lifespan,),
+        ),
         params=(params.DELAY,),
         sample={"delay": 50},
         observe="Both take about `delay` ms. The difference is what the server does meanwhile: the sync "
@@ -366,7 +371,11 @@ DEMOS: list[Demo] = [
         title="A new AsyncClient per request",
         lesson="Building an httpx client costs milliseconds of CPU and a new connection; share one per loop.",
         views=(pitfalls.async_client_per_request_badly, http.async_upstream),
-        helpers=((upstream.adelay_with_new_client_badly, upstream.adelay),),
+        helpers=(
+            (upstream.adelay_with_new_client_badly, upstream.adelay),
+            (clients.aget_client,),
+            (lifespan.with_lifespan,),
+        ),
         params=(params.DELAY,),
         sample={"delay": 0},
         pitfall=True,

@@ -236,7 +236,7 @@ def test_fanout_page_shows_the_helpers_with_their_concurrency_primitives(client)
 def test_helpers_mark_what_differs_between_twins(client):
     """In delay and adelay, the def line, the docstring and the await are marked; nothing else is."""
     page = client.get(reverse("lab:pair", args=["upstream"]))
-    (group,) = page.context["helpers"]
+    group = page.context["helpers"][0]
     lines = group[1]["source"].lines
     changed = [html.unescape(strip_tags(line.html)).strip() for line in lines if line.changed]
     assert changed == [
@@ -286,3 +286,13 @@ def test_pair_page_says_which_django_each_api_needs(client, demo):
         assert re.fullmatch(r"\d\.\d", version) and tuple(map(int, version.split("."))) <= django.VERSION[:2]
         for name in re.findall(r"`([^`]+)`", api):
             assert name.removesuffix("()") in shown, name
+
+
+@pytest.mark.parametrize("slug", ["upstream", "client-per-request"])
+def test_one_client_per_loop_pages_show_the_client_accessor_and_the_lifespan(client, slug):
+    """The pages whose lesson is one client per event loop show aget_client and with_lifespan's source."""
+    page = client.get(reverse("lab:pair", args=[slug]))
+    helpers = {helper["name"]: helper["source"] for group in page.context["helpers"] for helper in group}
+    assert "_async_clients" in helpers["aget_client"].text
+    assert "lifespan.startup" in helpers["with_lifespan"].text
+    assert {"views_demo/clients.py", "views_demo/lifespan.py"} <= set(page.context["files"])
