@@ -121,6 +121,8 @@ VIEWS |= {"read": "question", "locked": "locked_vote", "checked": "checked_vote"
 QUERIES = {"upstream": "?delay={ms}", "c10k": "?delay={ms}", "fanout": "?n={k}&delay={ms}"}
 QUERIES |= {"seed": "?question=1", "read": "?question=1"}
 REFERENCE_PATHS = {"hello": "/hello", "upstream": "/upstream", "c10k": "/upstream", "fanout": "/fanout"}
+DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
+DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
 
 
 @dataclass(frozen=True)

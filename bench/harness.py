@@ -260,7 +260,7 @@ def lua_script(tmp: Path, scenario: str) -> Path:
     return path
 
 
-def wrk(url: str, *, connections: int, seconds: float, timeout: float, script: Path, args=()) -> list[str]:
+def wrk(url: str, connections: int, seconds: float, timeout: float, *, script: Path, args=()) -> list[str]:
     return [
         "wrk", "--threads", str(min(2, connections)), "--connections", str(connections),
         "--duration", f"{math.ceil(seconds)}s", "--timeout", f"{math.ceil(timeout)}s",

@@ -1,10 +1,9 @@
 """
 Render a run's results.json as report.md and the plots: `python -m bench report <results.json>`.
 
-The markdown is a plain rendering of the data: the targets (bench/targets.json) and their
-verdicts, summary tables, then a table per scenario and load with each contestant's ratio to the
-threaded sync server's req/s. What the figures mean, and why a row wins or loses, is in
-docs/performance.md and docs/benchmark/README.md, written for the run they cite.
+The markdown is a plain rendering of the data: the targets (bench/targets.json) and their verdicts,
+summary tables, then a table per scenario and load with each contestant's ratio to the threaded sync
+server's req/s. Why a row wins or loses is in docs/performance.md, written for the run it cites.
 """
 
 import json
@@ -12,14 +11,13 @@ import math
 import statistics
 from pathlib import Path
 
-from bench.contestants import BY_NAME, LIFESPAN, OTHER_SERVERS, VARIANTS, WHICH_SERVER, WHICH_SERVER_BASE
+from bench import contestants
+from bench.contestants import BY_NAME, DATABASE_SCENARIOS, DATABASE_SERVERS, VARIANTS
 
 TARGETS = json.loads(Path(__file__).with_name("targets.json").read_text())
 TIE = TARGETS["tie"]
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 BASE = "gunicorn-gthread"  # the ratios in each scenario's tables divide by its req/s
-DATABASE_SERVERS = ("gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock")
-DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
 
 
 # Finding cells
@@ -43,13 +41,9 @@ def ok_cells(results: dict, scenario: str, rounds: bool = False) -> list[dict]:
 
 def find(results: dict, scenario: str, contestant: str, variant: str = "", database: str = "sqlite", **where):
     """The first round's measured cell of a contestant (and variant) at a load, or None."""
-    for cell in ok_cells(results, scenario):
-        same = (
-            cell["contestant"] == contestant and cell["variant"] == variant and database_of(cell) == database
-        )
-        if same and all(cell[k] == v for k, v in where.items()):
-            return cell
-    return None
+    where |= {"contestant": contestant, "variant": variant}
+    cells = ok_cells(results, scenario)
+    return next((c for c in cells if database_of(c) == database and c.items() >= where.items()), None)
 
 
 def verdict_of(ratio: float) -> str:
@@ -57,21 +51,16 @@ def verdict_of(ratio: float) -> str:
     return "wins" if ratio >= 1 + TIE else "loses" if ratio <= 1 - TIE else "ties"
 
 
-# Formatting
+# Formatting: every table is a header and rows of plain values
 
 
 def ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return (
-        f"{value / 1000:.2f} s" if value >= 1000 else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
-    )
+    seconds = value is not None and value >= 1000
+    return "-" if value is None else f"{value / 1000:.2f} s" if seconds else f"{value:.{int(value < 10)}f} ms"
 
 
 def rate(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
+    return "-" if value is None else f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
 
 
 def latency(cell: dict, which: str) -> str:
@@ -90,12 +79,15 @@ def times(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def row(*cells) -> str:
-    return "| " + " | ".join(map(str, cells)) + " |"
+def table(head: list[str], rows: list[list], left: int = 1) -> list[str]:
+    """A markdown table: `left` columns of names, then right-aligned figures."""
+    lines = ["| " + " | ".join(map(str, r)) + " |" for r in [head, *rows]]
+    return [lines[0], "|" + "---|" * left + "---:|" * (len(head) - left), *lines[1:]]
 
 
-def header(*names: str, left: int = 1) -> list[str]:
-    return [row(*names), "|" + "---|" * left + "---:|" * (len(names) - left)]
+def pivot(names: list, columns: list, figures) -> list[list]:
+    """One row per name: the figures(name, column) of every column, side by side."""
+    return [[x for column in columns for x in figures(name, column)] for name in names]
 
 
 def name_of(results: dict, cell: dict) -> str:
@@ -125,7 +117,8 @@ def database_label(results: dict, database: str) -> str:
         return DATABASE_NAMES[database]
     options = about["options"]
     if "pool" in options:
-        return f"{about['version']} (Django's pool, {options['pool'].get('min_size')}-{options['pool'].get('max_size')} connections per process)"  # noqa: E501
+        pool = f"{options['pool'].get('min_size')}-{options['pool'].get('max_size')}"
+        return f"{about['version']} (Django's pool, {pool} connections per process)"
     conn = f"CONN_MAX_AGE {about['conn_max_age']} stock, {about.get('conn_max_age_tuned', '?')} tuned"
     mode = options.get("transaction_mode", "-")
     return f"{about['version']} ({options.get('init_command', '')}, transaction_mode {mode}, {conn})"
@@ -134,52 +127,47 @@ def database_label(results: dict, database: str) -> str:
 # Targets
 
 
-def measured(results: dict, target: dict) -> tuple[float, dict] | None:
+def measured(results: dict, target: dict) -> tuple[float | None, dict] | None:
     """A target's ratio in this run, and the contestant's cell; None when the run lacks its cells."""
-    where, database = target.get("where", {}), target.get("database", "sqlite")
-    cell = find(results, target["scenario"], target["contestant"], database=database, **where)
-    against = target.get("against") and find(
-        results, target["scenario"], target["against"], database=database, **where
-    )
-    metric = target["metric"]
-    if cell is None or (target.get("against") and against is None):
+    scenario, metric, against = target["scenario"], target["metric"], target.get("against")
+    where = {**target.get("where", {}), "database": target.get("database", "sqlite")}
+    cell = find(results, scenario, target["contestant"], **where)
+    other = against and find(results, scenario, against, **where)
+    if cell is None or (against and other is None):
         return None
     if metric == "p50/D":
         return cell["latency_ms"]["p50"] / cell["delay_ms"], cell
     if metric == "answered":
         return (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"], cell
     if metric == "throughput":
-        return ratio(cell["throughput"], against["throughput"]), cell
+        return ratio(cell["throughput"], other["throughput"]), cell
 
-    def median(name: str) -> float | None:
-        cells = [c for c in ok_cells(results, target["scenario"], rounds=True) if c["contestant"] == name]
-        values = [c[metric] for c in cells if database_of(c) == database and not c["variant"] and c[metric]]
+    def median(name: str) -> float | None:  # CPU: the median over every round of the cell
+        cells = [c for c in ok_cells(results, scenario, rounds=True) if c["contestant"] == name]
+        values = [c[metric] for c in cells if database_of(c) == where["database"] and not c["variant"]]
+        values = [v for v in values if v]
         return statistics.median(values) if values else None
 
-    return ratio(median(target["contestant"]), median(target["against"])), cell
+    return ratio(median(target["contestant"]), median(against)), cell
 
 
 def targets(results: dict) -> list[str]:
-    lines = []
+    rows = []
     for target in TARGETS["targets"]:
-        found = measured(results, target)
-        if found is None or found[0] is None:
+        value, cell = measured(results, target) or (None, None)
+        if value is None:
             continue
-        value, cell = found
         bound = f">= {target['min']}" if "min" in target else f"<= {target['max']}"
         ok = target.get("min", -math.inf) <= value <= target.get("max", math.inf) and not errors(cell)
         against = f" / {target['against']}" if "against" in target else ""
         what = f"{target['scenario']} {DATABASE_NAMES[database_of(cell)]} C={cell['concurrency']}"
         what += f" D={ms(cell['delay_ms'])}" if cell["delay_ms"] else ""
-        lines.append(
-            row(target["id"], what, f"{target['metric']}: {target['contestant']}{against}", f"{value:.2f}",
-                bound, errors(cell), "met" if ok else "**not met**")
-        )  # fmt: skip
-    return (
-        [*header("target", "cell", "ratio", "this run", "bound", "errors", "verdict", left=3), *lines]
-        if lines
-        else []
-    )
+        ratio_of = f"{target['metric']}: {target['contestant']}{against}"
+        rows.append(
+            [target["id"], what, ratio_of, f"{value:.2f}", bound, errors(cell), ["**not met**", "met"][ok]]
+        )
+    head = ["target", "cell", "ratio", "this run", "bound", "errors", "verdict"]
+    return table(head, rows, left=3) if rows else []
 
 
 # Summary tables
@@ -190,120 +178,107 @@ def headline(results: dict) -> list[str]:
     points = [(100, 100), (1000, 1000)]
     measured_names = {c["contestant"] for c in ok_cells(results, "upstream") if not c["variant"]}
     names = [name for name in results["contestants"] if name in measured_names]
-    lines = header("contestant", *(f"C={c}, D={ms(d)}: {m}" for c, d in points for m in ("req/s", "p99")))
-    for name in names:
-        cells = [find(results, "upstream", name, concurrency=c, delay_ms=d) for c, d in points]
-        figures = [(rate(c["throughput"]), latency(c, "p99")) if c else ("-", "-") for c in cells]
-        lines.append(row(results["contestants"][name]["label"], *(x for pair in figures for x in pair)))
-    return [*lines, row("limit C/D", *(x for c, d in points for x in (rate(c / (d / 1000)), ms(d))))]
+
+    def figures(name: str, point: tuple[int, int]) -> tuple[str, str]:
+        if point is None:
+            return (results["contestants"][name]["label"],)
+        cell = find(results, "upstream", name, concurrency=point[0], delay_ms=point[1])
+        return (rate(cell["throughput"]), latency(cell, "p99")) if cell else ("-", "-")
+
+    head = ["contestant", *(f"C={c}, D={ms(d)}: {m}" for c, d in points for m in ("req/s", "p99"))]
+    limits = ["limit C/D", *(x for c, d in points for x in (rate(c / (d / 1000)), ms(d)))]
+    return table(head, [*pivot(names, [None, *points], figures), limits])
 
 
 def which_server(results: dict) -> list[str]:
     """The servers side by side: req/s (and its ratio to WHICH_SERVER_BASE's), p99, errors."""
     measured_names = {c["contestant"] for c in results["cells"] if c["status"] == "ok"}
-    if not measured_names & set(OTHER_SERVERS):
+    if not measured_names & set(contestants.OTHER_SERVERS):
         return []
-    upstream = [c for c in ok_cells(results, "upstream") if c["contestant"] in OTHER_SERVERS]
+    upstream = [c for c in ok_cells(results, "upstream") if c["contestant"] in contestants.OTHER_SERVERS]
     points = sorted({(c["concurrency"], c["delay_ms"]) for c in upstream}, key=lambda p: (p[1], p[0]))
-    columns = [
-        ("hello", {}),
-        *(("upstream", {"concurrency": c, "delay_ms": d}) for c, d in points),
-        ("seed", {}),
-    ]
-    titles = ["hello", *(f"C={c}, D={ms(d)}" for c, d in points), "seed"]
-    names = [f"{t}: req/s (x uvicorn)" for t in titles]
-    lines = header(
-        "server",
-        "lifespan",
-        *(x for n, t in zip(names, titles, strict=True) for x in (n, "CPU/req" if t == "hello" else "p99")),
-        "errors",
-        left=2,
-    )
-    for name in [n for n in WHICH_SERVER if n in measured_names]:
-        figures, total = [], 0
-        for scenario, where in columns:
-            cell, base = (
-                find(results, scenario, name, **where),
-                find(results, scenario, WHICH_SERVER_BASE, **where),
-            )
-            if cell is None:
-                figures += ["-", "-"]
-                continue
-            x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
-            second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
-            figures += [rate(cell["throughput"]) + x, second]
-            total += errors(cell)
-        lines.append(row(name, LIFESPAN.get(name, "?"), *figures, total))
-    return lines
+    columns = [("hello", {}, "hello")]
+    columns += [("upstream", {"concurrency": c, "delay_ms": d}, f"C={c}, D={ms(d)}") for c, d in points]
+    columns += [("seed", {}, "seed")]
+    total: dict[str, int] = {}
+
+    def figures(name: str, column: tuple) -> tuple:
+        if column is None:
+            return (name, contestants.LIFESPAN.get(name, "?"))
+        if column == "errors":
+            return (total[name],)
+        scenario, where, _ = column
+        cell, base = (find(results, scenario, n, **where) for n in (name, contestants.WHICH_SERVER_BASE))
+        if cell is None:
+            return ("-", "-")
+        total[name] = total.get(name, 0) + errors(cell)
+        x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
+        second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
+        return (rate(cell["throughput"]) + x, second)
+
+    head = ["server", "lifespan"]
+    for scenario, _, title in columns:
+        head += [f"{title}: req/s (x uvicorn)", "CPU/req" if scenario == "hello" else "p99"]
+    names = [n for n in contestants.WHICH_SERVER if n in measured_names]
+    total |= dict.fromkeys(names, 0)
+    return table([*head, "errors"], pivot(names, [None, *columns, "errors"], figures), left=2)
 
 
 def database_path(results: dict) -> list[str]:
     """The database scenarios: req/s and CPU per request per database, async / gthread, the verdict."""
     cells = [c for s in DATABASE_SCENARIOS for c in ok_cells(results, s)]
     names = [n for n in DATABASE_SERVERS if n in results["contestants"]]
-    lines = header("scenario", "database", *(f"{n}: req/s, CPU/req" for n in names), "tuned / gthread",
-                   "stock / gthread", "async", left=2)  # fmt: skip
+    rows = []
     for scenario in dict.fromkeys(c["scenario"] for c in cells):
         for database in databases_in(cells):
             found = {n: find(results, scenario, n, database=database) for n in names}
             if not any(found.values()):
                 continue
             first = next(c for c in found.values() if c)
-            title = f"{scenario}, C={first['concurrency']}" + (
-                f", D={ms(first['delay_ms'])}" if first["delay_ms"] else ""
-            )
-            figures = [
-                f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}"
-                + (f", **{errors(c)} errors**" if errors(c) else "")
-                if c
-                else "-"
-                for c in found.values()
-            ]
-            gthread = found.get(BASE)
-            ratios = {
-                profile: ratio(found[n]["throughput"], gthread and gthread["throughput"])
-                if found.get(n)
-                else None
-                for profile, n in (("tuned", "uvicorn-async"), ("stock", "uvicorn-async-stock"))
-            }
+            title = f"{scenario}, C={first['concurrency']}"
+            title += f", D={ms(first['delay_ms'])}" if first["delay_ms"] else ""
+            figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}"
+                       + f", **{errors(c)} errors**" * bool(errors(c)) for c in found.values()]  # fmt: skip
+            base = (found.get(BASE) or {}).get("throughput")
+            async_cells = {"tuned": found.get("uvicorn-async"), "stock": found.get("uvicorn-async-stock")}
+            ratios = {p: ratio(c["throughput"], base) if c else None for p, c in async_cells.items()}
             verdicts = ", ".join(f"{p} {verdict_of(r)}" for p, r in ratios.items() if r is not None) or "-"
-            lines.append(
-                row(title, DATABASE_NAMES[database], *figures, *map(times, ratios.values()), verdicts)
-            )
-    return lines if cells else []
+            rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios.values()), verdicts])
+    head = ["scenario", "database", *(f"{n}: req/s, CPU/req" for n in names)]
+    return table([*head, "tuned / gthread", "stock / gthread", "async"], rows, left=2) if cells else []
 
 
 # A table per scenario and load
 
 
-def table(results: dict, cells: list[dict]) -> list[str]:
+def footprint(c: dict) -> list:
+    """What a cell cost: the server's CPU per request, its peaks, the load generator's CPU."""
+    rss, load = f"{c['peak_rss_mb']:.0f} MB", f"{c['wrk_cpu_percent_of_core']:.0f}%"
+    return [ms(c["cpu_ms_per_request"]), c["peak_threads"], rss, c["peak_fds"], load]
+
+
+def load_table(results: dict, cells: list[dict]) -> list[str]:
     base = next((c for c in cells if c["contestant"] == BASE and not c["variant"]), None)
-    lines = header("contestant", "req/s", f"x {BASE}", "async", "limit", "p50", "p99", "errors", "CPU/req",
-                   "threads", "RSS", "fds", "wrk CPU")  # fmt: skip
+    rows = []
     for cell in sorted(cells, key=lambda c: -c["throughput"]):
         x = ratio(cell["throughput"], base and base["throughput"])
         verdict = verdict_of(x) if x is not None and BY_NAME[cell["contestant"]].twin == "async" else ""
-        lines.append(
-            row(name_of(results, cell), f"**{rate(cell['throughput'])}**", times(x), verdict,
-                rate(None if cell["scenario"] == "hello" else limit(results, cell)), latency(cell, "p50"),
-                latency(cell, "p99"), errors(cell), ms(cell["cpu_ms_per_request"]), cell["peak_threads"],
-                f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"], f"{cell['wrk_cpu_percent_of_core']:.0f}%")
-        )  # fmt: skip
-    return lines
+        most = rate(None if cell["scenario"] == "hello" else limit(results, cell))
+        rows.append([name_of(results, cell), f"**{rate(cell['throughput'])}**", times(x), verdict, most,
+                     latency(cell, "p50"), latency(cell, "p99"), errors(cell), *footprint(cell)])  # fmt: skip
+    head = ["contestant", "req/s", f"x {BASE}", "async", "limit", "p50", "p99", "errors"]
+    return table([*head, "CPU/req", "threads", "RSS", "fds", "wrk CPU"], rows)
 
 
 def c10k_table(results: dict, cells: list[dict]) -> list[str]:
-    lines = header("contestant", "answered 2xx", "most open at once", "p50", "p99", "errors", "seconds",
-                   "CPU/req", "threads", "RSS", "fds", "client CPU")  # fmt: skip
-    for cell in cells:
-        answered = f"**{cell['requests'] - cell['errors']['non_2xx']:,}** of {cell['concurrency']:,}"
-        lines.append(
-            row(name_of(results, cell), answered, cell.get("max_in_flight", "-"), latency(cell, "p50"),
-                latency(cell, "p99"), errors(cell), f"{cell['seconds']:.0f}", ms(cell["cpu_ms_per_request"]),
-                cell["peak_threads"], f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"],
-                f"{cell['wrk_cpu_percent_of_core']:.0f}%")
-        )  # fmt: skip
-    return lines
+    rows = [
+        [name_of(results, c), f"**{c['requests'] - c['errors']['non_2xx']:,}** of {c['concurrency']:,}",
+         c.get("max_in_flight", "-"), latency(c, "p50"), latency(c, "p99"), errors(c), f"{c['seconds']:.0f}",
+         *footprint(c)]
+        for c in cells
+    ]  # fmt: skip
+    head = ["contestant", "answered 2xx", "most open at once", "p50", "p99", "errors", "seconds"]
+    return table([*head, "CPU/req", "threads", "RSS", "fds", "client CPU"], rows)
 
 
 def load_of(results: dict, cell: dict) -> str:
@@ -317,9 +292,7 @@ def load_of(results: dict, cell: dict) -> str:
 
 def markdown(results: dict) -> str:
     m, s = results["machine"], results["settings"]
-    others = sorted(
-        c["other_cpu_percent_of_machine"] for c in results["cells"] if c.get("other_cpu_percent_of_machine")
-    )
+    others = sorted(filter(None, (c.get("other_cpu_percent_of_machine") for c in results["cells"])))
     out = [
         "# asyncdemo benchmark results",
         "",
@@ -346,26 +319,21 @@ def markdown(results: dict) -> str:
         out += [f"## {title}", "", *lines, ""] if lines else []
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
-        if not cells:
-            continue
-        out += [f"## {title}", ""]
+        out += [f"## {title}", ""] if cells else []
         measured_cells = [c for c in cells if c["status"] == "ok"]
         points = dict.fromkeys((database_of(c), c["concurrency"], c["delay_ms"]) for c in measured_cells)
         for point in sorted(points, key=lambda p: (list(DATABASE_NAMES).index(p[0]), p[2], p[1])):
             here = [c for c in measured_cells if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
-            render = c10k_table if scenario == "c10k" else table
+            render = c10k_table if scenario == "c10k" else load_table
             out += [f"### {load_of(results, here[0])}", "", *render(results, here), ""]
-        out += [
-            f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})"
-            for c in cells
-            if c["status"] != "ok"
-        ]
+        failed = [c for c in cells if c["status"] != "ok"]
+        out += [f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})" for c in failed]
     out += ["## Plots", "", *(f"![{name}]({name})" for name in results.get("plots", [])), ""]
-    out += ["## Contestants", "", *header("name", "command", "switches", "middleware", left=4)]
-    for name, c in results["contestants"].items():
-        switches = " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults"
-        middleware = "-" if c["middleware"] is None else f"{len(c['middleware'])} classes"
-        out.append(row(f"{name}: {c['label']}", f"`{c['command']}`", switches, middleware))
+    rows = [[f"{name}: {c['label']}", f"`{c['command']}`",
+             " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults",
+             "-" if c["middleware"] is None else f"{len(c['middleware'])} classes"]
+            for name, c in results["contestants"].items()]  # fmt: skip
+    out += ["## Contestants", "", *table(["name", "command", "switches", "middleware"], rows, left=4)]
     return "\n".join(out) + "\n"
 
 
@@ -380,29 +348,22 @@ def plot(results: dict, out: Path) -> list[str]:
     delays, written = sorted({c["delay_ms"] for c in cells}), []
     names = list(dict.fromkeys(c["contestant"] for c in cells))
     palette = plt.get_cmap("tab20").colors  # one colour per server in every panel
-    colours = {name: palette[i % len(palette)] for i, name in enumerate(names)}
     for metric, ylabel, filename in (
         ("throughput", "requests/s answered", "upstream-throughput.png"),
         ("p99", "p99 latency (s)", "upstream-p99.png"),
     ):
-        fig, axes = plt.subplots(
-            1, max(1, len(delays)), figsize=(6 * max(1, len(delays)), 4.8), squeeze=False
-        )
+        panels = max(1, len(delays))
+        fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.8), squeeze=False)
         for ax, delay in zip(axes[0], delays, strict=False):
             here = [c for c in cells if c["delay_ms"] == delay]
-            for name in names:
-                points = sorted(
-                    ((c["concurrency"], c) for c in here if c["contestant"] == name), key=lambda p: p[0]
-                )
+            for i, name in enumerate(names):
+                line = sorted((c for c in here if c["contestant"] == name), key=lambda c: c["concurrency"])
                 # A cell that answered nothing has no place on a log scale: leave a gap.
-                ys = [
-                    (c["throughput"] if metric == "throughput" else c["latency_ms"]["p99"] / 1000)
-                    if c["requests"]
-                    else math.nan
-                    for _, c in points
-                ]
-                if points:
-                    ax.plot([x for x, _ in points], ys, marker="o", label=name, color=colours[name])
+                ys = [(c["throughput"] if metric == "throughput" else c["latency_ms"]["p99"] / 1000)
+                      if c["requests"] else math.nan for c in line]  # fmt: skip
+                if line:
+                    xs = [c["concurrency"] for c in line]
+                    ax.plot(xs, ys, marker="o", label=name, color=palette[i % len(palette)])
             xs = sorted({c["concurrency"] for c in here})
             if metric == "throughput":
                 ax.plot(xs, [x / (delay / 1000) for x in xs], "k--", linewidth=1, label="limit C/D")

@@ -21,19 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from bench import harness
-from bench.contestants import (
-    BY_NAME,
-    OTHER_SERVERS,
-    PROCESSES,
-    QUERIES,
-    REFERENCE_PATHS,
-    TUNED,
-    VARIANTS,
-    VIEW_NAMES,
-    VIEWS,
-    WHICH_SERVER,
-)
+from bench import contestants, harness
+from bench.contestants import BY_NAME, DATABASE_SERVERS, OTHER_SERVERS, PROCESSES, WHICH_SERVER
 
 SCENARIOS = {
     "hello": "Hello: no I/O, the framework's own cost",
@@ -46,7 +35,6 @@ SCENARIOS = {
     "checked": "The mixed view: wait D on the upstream, then write one vote",
     "c10k": "C10K: C connections opened over a ramp, one request each, each waiting D on the upstream",
 }
-DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
 WRITES = ("locked", "checked")  # POST one form over and over (wrk/write.lua)
 
 
@@ -73,14 +61,14 @@ class Cell:
 
     @property
     def server(self) -> str:
-        return server_name(self.contestant, self.database)
+        """The server a cell runs on: one per contestant and database."""
+        return self.contestant if self.database == "sqlite" else f"{self.contestant}@{self.database}"
 
     @property
     def expected_ms(self) -> int:
         """The least latency the view can have: its upstream waits, one after another in sync_fanout."""
-        sequential = (
-            self.scenario == "fanout" and BY_NAME[self.contestant].twin == "sync" and not self.variant
-        )
+        twin = BY_NAME[self.contestant].twin
+        sequential = self.scenario == "fanout" and twin == "sync" and not self.variant
         return self.delay_ms * (self.calls if sequential else 1)
 
     @property
@@ -89,29 +77,21 @@ class Cell:
         return max(10.0, 3 * self.expected_ms / 1000)
 
 
-def server_name(contestant: str, database: str) -> str:
-    """The server a cell runs on: one per contestant and database."""
-    return contestant if database == "sqlite" else f"{contestant}@{database}"
-
-
-# The paths come from the project's URLconf: the views_demo URL names in contestants.VIEWS.
-
-
 def view_paths() -> dict[str, str]:
     """Every view the benchmark loads, by URL name, reversed from the project's URLconf."""
     from django.urls import reverse
 
-    return {name: reverse(f"views_demo:{name}") for name in VIEW_NAMES}
+    return {name: reverse(f"views_demo:{name}") for name in contestants.VIEW_NAMES}
 
 
 def path_for(cell: Cell, paths: dict[str, str]) -> str:
     contestant = BY_NAME[cell.contestant]
-    query = QUERIES.get(cell.scenario, "").format(k=cell.calls, ms=cell.delay_ms)
+    query = contestants.QUERIES.get(cell.scenario, "").format(k=cell.calls, ms=cell.delay_ms)
     if not contestant.django:
-        return REFERENCE_PATHS[cell.scenario] + query
-    name = f"{contestant.twin}_{VIEWS[cell.scenario]}"
+        return contestants.REFERENCE_PATHS[cell.scenario] + query
+    name = f"{contestant.twin}_{contestants.VIEWS[cell.scenario]}"
     if cell.variant:
-        variant = VARIANTS[cell.variant]
+        variant = contestants.VARIANTS[cell.variant]
         if variant.view != name:
             raise ValueError(f"{cell.key}: {cell.variant!r} replaces {variant.view}, not {name}")
         name = variant.replacement
@@ -136,10 +116,8 @@ MAIN = [*SYNC_SERVERS, *ASYNC_SERVERS, "reference"]
 # The defaults with one naive choice each (lab/views.py's naive-choices page), beside the naive server.
 ONE_NAIVE_CHOICE = ["uvicorn-async-stock-mw", "uvicorn-async-httpx-transport"]
 HELLO = [*MAIN[:-1], "uvicorn-async-stock-mw", "uvicorn-async-nomw", "uvicorn-async-cli", "reference"]
-SEED = [*SYNC_SERVERS, *ASYNC_SERVERS]
 # The other servers run beside the rest in hello, seed and these upstream cells (C, D ms).
 SERVER_POINTS = ((100, 100), (1000, 1000))
-DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
 # The mixed view: C above gthread's 100 threads, D long enough that threads, not CPU, bound it.
 CHECKED_POINT = (300, 1000)
 # The fan-out's target (P1) is read at light load: 2 requests of 10 calls, 200 calls a second.
@@ -150,23 +128,22 @@ MIDDLEWARE_PAIR = ("uvicorn-async", "uvicorn-async-nomw")
 MIDDLEWARE_ROUNDS = 3
 
 
-def database_names() -> list[str]:
-    """SQLite always; PostgreSQL too when DATABASE_URL names one."""
-    return ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]
+def point(scenario: str, names, concurrency: int, **load) -> list[Cell]:
+    return [Cell(scenario, name, concurrency, **load) for name in names]
 
 
 def database_points(users: int, think_ms, concurrency: int, checked) -> list[list[Cell]]:
-    """The database scenarios on each database: seed, read one row, a contended write, the mixed view."""
+    """The database scenarios on each database (PostgreSQL too when DATABASE_URL names one)."""
     points = []
-    for db in database_names():
-        seed = [*SEED, *OTHER_SERVERS] if db == "sqlite" else DATABASE_SERVERS
+    for db in ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]:
+        seed = [*SYNC_SERVERS, *ASYNC_SERVERS, *OTHER_SERVERS] if db == "sqlite" else DATABASE_SERVERS
         # Two sync workers cannot hold C waits of D: their cell would only measure the queue.
         waiting = DATABASE_SERVERS[1:]
         points += [
-            [Cell("seed", name, users, think_ms=think_ms, database=db) for name in seed],
-            [Cell("read", name, concurrency, database=db) for name in DATABASE_SERVERS],
-            [Cell("locked", name, concurrency, database=db) for name in DATABASE_SERVERS],
-            [Cell("checked", name, checked[0], delay_ms=checked[1], database=db) for name in waiting],
+            point("seed", seed, users, think_ms=think_ms, database=db),
+            point("read", DATABASE_SERVERS, concurrency, database=db),
+            point("locked", DATABASE_SERVERS, concurrency, database=db),
+            point("checked", waiting, checked[0], delay_ms=checked[1], database=db),
         ]
     return points
 
@@ -177,58 +154,46 @@ def interleave(points: list[list[Cell]]) -> list[Cell]:
 
 
 def upstream_point(names: list[str], concurrency: int, delay_ms: int, naive: bool = False) -> list[Cell]:
-    cells = [Cell("upstream", name, concurrency, delay_ms=delay_ms) for name in names]
+    cells = point("upstream", names, concurrency, delay_ms=delay_ms)
     if naive:  # each naive choice alone, and the pitfall view on the defaults' server
-        cells += [Cell("upstream", name, concurrency, delay_ms=delay_ms) for name in ONE_NAIVE_CHOICE]
-        cells.append(
-            Cell("upstream", "uvicorn-async", concurrency, delay_ms=delay_ms, variant="client-per-request")
-        )
+        cells += point("upstream", ONE_NAIVE_CHOICE, concurrency, delay_ms=delay_ms)
+        cells += [Cell("upstream", "uvicorn-async", concurrency, delay_ms, variant="client-per-request")]
     return cells
 
 
 def fanout_points(concurrency: int) -> list[list[Cell]]:
-    cells = [Cell("fanout", name, concurrency, delay_ms=100, calls=10) for name in MAIN]
+    cells = point("fanout", MAIN, concurrency, delay_ms=100, calls=10)
     # The honest sync alternative: the same K calls from a thread pool, on the threaded server.
-    cells.insert(
-        2, Cell("fanout", "gunicorn-gthread", concurrency, delay_ms=100, calls=10, variant="threaded")
-    )
-    light = [
-        Cell("fanout", name, FANOUT_LIGHT, delay_ms=100, calls=10) for name in ("uvicorn-async", "reference")
-    ]
-    return [cells, light]
-
-
-def middleware_round(concurrency: int, round: int) -> list[Cell]:
-    return [Cell("hello", name, concurrency, round=round) for name in MIDDLEWARE_PAIR]
+    cells.insert(2, Cell("fanout", "gunicorn-gthread", concurrency, 100, 10, variant="threaded"))
+    return [cells, point("fanout", ("uvicorn-async", "reference"), FANOUT_LIGHT, delay_ms=100, calls=10)]
 
 
 def full_plan() -> Plan:
-    points = [[Cell("hello", name, 50) for name in [*HELLO, *OTHER_SERVERS]]]
+    points = [point("hello", [*HELLO, *OTHER_SERVERS], 50)]
     for delay in (100, 1000):
         for concurrency in (10, 100, 1000):
             # The documented `uvicorn --workers` line, where its 40 ms per response shows.
             names = [*MAIN, "uvicorn-async-cli"] if delay == 100 else MAIN
-            if (concurrency, delay) in SERVER_POINTS:
-                names = [*names, *OTHER_SERVERS]
+            names = [*names, *OTHER_SERVERS] if (concurrency, delay) in SERVER_POINTS else names
             points.append(upstream_point(names, concurrency, delay, naive=(concurrency, delay) == (100, 100)))
             if (concurrency, delay) == (1000, 100):
-                points.append(middleware_round(50, 1))
-    points += [*fanout_points(10), middleware_round(50, 2)]
+                points.append(point("hello", MIDDLEWARE_PAIR, 50, round=1))
+    points += [*fanout_points(10), point("hello", MIDDLEWARE_PAIR, 50, round=2)]
     points += database_points(200, (500, 1000), 100, CHECKED_POINT)
     c10k = ("uvicorn-async", "uvicorn-async-per-request", "reference")
-    points.append([Cell("c10k", name, 10_000, delay_ms=10_000) for name in c10k])
+    points.append(point("c10k", c10k, 10_000, delay_ms=10_000))
     return Plan("full", duration=8, warmup=1, cells=interleave(points))
 
 
 def quick_plan() -> Plan:
     """The smoke test: every server of the full run, every scenario, short cells."""
     points = [
-        [Cell("hello", name, 10) for name in [*HELLO, *OTHER_SERVERS]],
+        point("hello", [*HELLO, *OTHER_SERVERS], 10),
         upstream_point([*MAIN, "uvicorn-async-cli", *OTHER_SERVERS], 10, 100, naive=True),
         *fanout_points(4),
-        middleware_round(10, 1),
+        point("hello", MIDDLEWARE_PAIR, 10, round=1),
         *database_points(10, (50, 100), 10, (10, 100)),
-        [Cell("c10k", name, 300, delay_ms=1000) for name in ("uvicorn-async", "reference")],
+        point("c10k", ("uvicorn-async", "reference"), 300, delay_ms=1000),
     ]
     return Plan("quick", duration=2, warmup=0, cells=interleave(points), c10k_ramp=1)
 
@@ -240,9 +205,8 @@ def database_plan() -> Plan:
 
 def servers_plan() -> Plan:
     """Only the server comparison (docs/servers.md): the full run's cells for WHICH_SERVER."""
-    points = [[Cell("hello", name, 50) for name in WHICH_SERVER]]
-    points += [upstream_point(WHICH_SERVER, c, d) for c, d in SERVER_POINTS]
-    points.append([Cell("seed", name, 200, think_ms=(500, 1000)) for name in WHICH_SERVER])
+    points = [point("hello", WHICH_SERVER, 50), *(upstream_point(WHICH_SERVER, *p) for p in SERVER_POINTS)]
+    points.append(point("seed", WHICH_SERVER, 200, think_ms=(500, 1000)))
     return Plan("servers", duration=8, warmup=1, cells=interleave(points))
 
 
@@ -257,19 +221,14 @@ def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tupl
     twin = BY_NAME[cell.contestant].twin
     if cell.scenario == "seed":
         return (path_for(cell, paths), paths[f"{twin}_vote"], 1, *cell.think_ms)
-    if cell.scenario in WRITES:
-        token, choices = harness.vote_form(httpx.get(server.url + paths[f"{twin}_poll"] + "?question=1"))
-        # One choice for every request: the contended write queues on that one row.
-        return (
-            token,
-            f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else ""),
-        )
-    return ()
+    if cell.scenario not in WRITES:
+        return ()
+    token, choices = harness.vote_form(httpx.get(server.url + paths[f"{twin}_poll"] + "?question=1"))
+    # One choice for every request: the contended write queues on that one row.
+    return token, f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
 
 
-def run_cell(
-    cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths
-) -> dict:
+def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
     url, script = server.url + path_for(cell, paths), harness.lua_script(tmp, cell.scenario)
     record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": []}
 
@@ -282,9 +241,7 @@ def run_cell(
 
     def wrk(seconds: int) -> list[str]:
         args = load_args(cell, server, paths)
-        return harness.wrk(
-            url, connections=cell.concurrency, seconds=seconds, timeout=cell.timeout, script=script, args=args
-        )
+        return harness.wrk(url, cell.concurrency, seconds, cell.timeout, script=script, args=args)
 
     if cell.scenario == "c10k":
         argv = harness.hold(url, connections=cell.concurrency, ramp=plan.c10k_ramp, timeout=cell.timeout)
@@ -293,11 +250,8 @@ def run_cell(
             harness.load(wrk(plan.warmup))
             drain("after warm-up")
         argv = wrk(plan.duration)
-    record |= {
-        "url_path": path_for(cell, paths),
-        **harness.measure(argv, server, upstream),
-        "timeout_s": cell.timeout,
-    }
+    record |= {"url_path": path_for(cell, paths), **harness.measure(argv, server, upstream)}
+    record["timeout_s"] = cell.timeout
     drain("after measuring")
     return record
 
@@ -320,13 +274,11 @@ def check(results: dict) -> list[str]:
             problems.append(f"{cell['key']}: errors {errors}, statuses {cell['statuses']}")
         else:
             answered.add(cell["contestant"])
-    problems += [
-        f"{name}: answered no cell" for name in {c["contestant"] for c in results["cells"]} - answered
-    ]
-    for name in ("results.json", "report.md", *results.get("plots", [])):
-        if not (Path(results["out"]) / name).is_file():
-            problems.append(f"{name} was not written")
-    return problems
+    silent = {c["contestant"] for c in results["cells"]} - answered
+    problems += [f"{name}: answered no cell" for name in silent]
+    files = ("results.json", "report.md", *results.get("plots", []))
+    written = [name for name in files if (Path(results["out"]) / name).is_file()]
+    return problems + [f"{name} was not written" for name in files if name not in written]
 
 
 def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> tuple:
@@ -339,21 +291,22 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
         harness.migrate(envs[db])
         results["databases"][db] = harness.project(envs[db])["database"]
         # The tuned profile keeps SQLite connections on its threads (tuned/settings.py).
-        results["databases"][db]["conn_max_age_tuned"] = harness.project({**envs[db], **TUNED})["database"][
-            "conn_max_age"
-        ]
+        tuned = harness.project({**envs[db], **contestants.TUNED})["database"]
+        results["databases"][db]["conn_max_age_tuned"] = tuned["conn_max_age"]
     about = harness.project(base)
     results["project"] = {k: about[k] for k in ("paths", "middleware", "upstream_transport")}
     servers: dict[str, harness.Server] = {}
-    for name, db in dict.fromkeys((cell.contestant, cell.database) for cell in plan.cells):
-        contestant, probe = BY_NAME[name], path_for(Cell("hello", name, 1), about["paths"])
-        server = harness.Server(
-            server_name(name, db), contestant.argv, {**envs[db], **contestant.env}, probe, tmp
-        )
+    for cell in plan.cells:
+        contestant = BY_NAME[cell.contestant]
+        if cell.server in servers:
+            continue
+        probe = path_for(Cell("hello", contestant.name, 1), about["paths"])
+        env = {**envs[cell.database], **contestant.env}
+        server = harness.Server(cell.server, contestant.argv, env, probe, tmp)
         stack.callback(server.stop)
         servers[server.name] = server.start()
         described = harness.project({**base, **contestant.env}) if contestant.env else about
-        results["contestants"].setdefault(name, {
+        results["contestants"].setdefault(contestant.name, {
             "label": contestant.label,
             "command": " ".join(["python -m", *contestant.command]).replace("{port}", "PORT"),
             "switches": contestant.env,
@@ -376,62 +329,58 @@ def run(plan: Plan, out: Path) -> int:
     # this in the background ignores SIGINT for it, and Ctrl-C must still clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    settings = {"duration_s": plan.duration, "warmup_s": plan.warmup, "c10k_ramp_s": plan.c10k_ramp}
-    settings |= {"processes_per_server": PROCESSES, "load_generator": "wrk (closed loop)"}
-    results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine()}
-    results |= {"loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {}}
-    results |= {"databases": {}, "out": str(out), "cells": []}
-    tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-"))
-    minutes = len(plan.cells) * (plan.warmup + plan.duration + 2) / 60
-    print(
-        f"benchmark ({plan.mode}): {len(plan.cells)} cells, about {minutes:.0f} min; logs in {tmp}",
-        file=sys.stderr,
-    )
+    settings = {
+        "duration_s": plan.duration,
+        "warmup_s": plan.warmup,
+        "c10k_ramp_s": plan.c10k_ramp,
+        "processes_per_server": PROCESSES,
+        "load_generator": "wrk (closed loop)",
+    }
+    results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
+               "loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {},
+               "databases": {}, "out": str(out), "cells": []}  # fmt: skip
+    tmp, total = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-")), len(plan.cells)
+    minutes = total * (plan.warmup + plan.duration + 2) / 60
+    say(f"benchmark ({plan.mode}): {total} cells, about {minutes:.0f} min; logs in {tmp}")
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, tmp, ignore_errors=True)
         upstream, servers, paths = start(plan, stack, tmp, results)
         started = time.monotonic()
         for index, cell in enumerate(plan.cells):
-            minutes = (
-                (time.monotonic() - started) / index * (len(plan.cells) - index) / 60 if index else minutes
-            )
-            print(
-                f"[{index + 1}/{len(plan.cells)}] {minutes:.0f} min left · {cell.key}",
-                file=sys.stderr,
-                flush=True,
-            )
+            minutes = (time.monotonic() - started) / index * (total - index) / 60 if index else minutes
+            say(f"[{index + 1}/{total}] {minutes:.0f} min left · {cell.key}")
             server = servers[cell.server]
             try:
                 record = run_cell(cell, plan, server, upstream, tmp, paths)
                 latency, errors = record["latency_ms"], sum(record["errors"].values())
-                print(f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  "
-                      f"p99 {latency['p99']:>8.1f} ms  errors {errors}  "
-                      f"cpu {record['cpu_ms_per_request']} ms/req",
-                      file=sys.stderr, flush=True)  # fmt: skip
+                say(
+                    f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  p99 "
+                    f"{latency['p99']:>8.1f} ms  errors {errors}  cpu {record['cpu_ms_per_request']} ms/req"
+                )
             except RuntimeError as exc:
                 record = {**asdict(cell), "key": cell.key, "status": "failed", "reason": str(exc)[-1500:]}
-                print(f"  failed: {exc}", file=sys.stderr)
+                say(f"  failed: {exc}")
                 with contextlib.suppress(RuntimeError):
                     server.restart()
             results["cells"].append(record)
         for server in servers.values():
-            results["contestants"][server.name.split("@")[0]].setdefault("starts", {})[server.name] = (
-                server.starts
-            )
+            starts = results["contestants"][server.name.split("@")[0]].setdefault("starts", {})
+            starts[server.name] = server.starts
     results |= {"finished": now(), "loadavg_end": loadavg()}
     from bench import report  # matplotlib loads only once the servers are gone
 
     report.write(results, out)
-    print(f"wrote {out}/report.md, results.json and {len(results['plots'])} plots", file=sys.stderr)
-    failed = [
-        f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in results["cells"] if c["status"] != "ok"
-    ]
+    say(f"wrote {out}/report.md, results.json and {len(results['plots'])} plots")
+    failed = [c for c in results["cells"] if c["status"] != "ok"]
+    failed = [f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in failed]
     problems = check(results) if plan.mode == "quick" else failed
-    if problems:
-        print("FAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 1
-    print(f"{plan.mode} benchmark: every server answered; results complete", file=sys.stderr)
-    return 0
+    done = f"{plan.mode} benchmark: every server answered; results complete"
+    say("FAILED:\n  " + "\n  ".join(problems) if problems else done)
+    return 1 if problems else 0
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def now() -> str:
@@ -445,9 +394,7 @@ def loadavg() -> list[str]:
 def main(args) -> int:
     plan = PLANS[args.plan]()
     if args.only:
-        plan = dataclasses.replace(
-            plan, cells=[c for c in plan.cells if any(part in c.key for part in args.only)]
-        )
+        plan = dataclasses.replace(plan, cells=[c for c in plan.cells if any(p in c.key for p in args.only)])
     if any(cell.database == "postgresql" for cell in plan.cells) and not os.environ.get("DATABASE_URL"):
         raise SystemExit("the plan has PostgreSQL cells but DATABASE_URL is not set")
     if not shutil.which("wrk"):

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from bench import harness, hold, report, run
-from bench.contestants import OTHER_SERVERS, WHICH_SERVER
+from bench.contestants import DATABASE_SCENARIOS, OTHER_SERVERS, WHICH_SERVER
 from views_demo.models import Question
 
 
@@ -210,14 +210,14 @@ def test_plans_run_the_database_path_on_sqlite_and_on_postgresql_when_it_is_set(
     for plan in (run.full_plan(), run.quick_plan(), run.database_plan()):
         assert len({c.key for c in plan.cells}) == len(plan.cells)
         for database in ("sqlite", "postgresql"):
-            for scenario in run.DATABASE_SCENARIOS:
+            for scenario in DATABASE_SCENARIOS:
                 names = {c.contestant for c in plan.cells if (c.scenario, c.database) == (scenario, database)}
                 assert {"gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"} <= names, (
                     plan.mode,
                     scenario,
                 )
         postgres = [c for c in plan.cells if c.database == "postgresql"]
-        assert {c.scenario for c in postgres} == set(run.DATABASE_SCENARIOS)
+        assert {c.scenario for c in postgres} == set(DATABASE_SCENARIOS)
         assert all(c.server == c.contestant + "@postgresql" for c in postgres)
         assert "gunicorn-sync" in {c.contestant for c in postgres if c.scenario == "seed"}
 
