@@ -158,6 +158,13 @@ def group(results: dict, load: Load) -> dict | None:
     return {"load": load, "rows": rows, "why": WHY[load.scenario]}
 
 
+def contrast(groups: list[dict]) -> list[dict]:
+    """The first long-wait load and the first database load: where async wins, and where it may not."""
+    waits = [g for g in groups if g["load"].scenario == "upstream"]
+    database = [g for g in groups if g["load"].scenario != "upstream"]
+    return waits[:1] + database[:1]
+
+
 def published() -> dict | None:
     """The published run's date, commit and figure groups, or None when there is no run to read."""
     results = read_run()
@@ -169,5 +176,6 @@ def published() -> dict | None:
         "when": started[:16].replace("T", " ") + " UTC",
         "commit": results.get("machine", {}).get("commit", "?"),
         "groups": groups,
+        "contrast": contrast(groups),
         "path": shown_path(),
     }
