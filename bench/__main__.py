@@ -9,7 +9,6 @@ The benchmark's one entry: `python -m bench <command>`.
     python -m bench wrk --path '/demo/async_hello/' --config 'a:workers=2' --config 'b:workers=2,KEY=value'
     python -m bench transport --transports httpx aiohttp per-call    # CPU per upstream call
     python -m bench seed --requests 400 --repeat 3                   # CPU per seed request, in one process
-    python -m bench hold -n 10000 --delay 10000 --ramp 10           # hold N slow requests at once
 """
 
 import argparse
@@ -72,14 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     configs = list(probes.SEED_CONFIGS)
     seed.add_argument("--configs", nargs="+", default=configs[:3], choices=configs)
     seed.set_defaults(run=probes.probe_seed)
-
-    hold = commands.add_parser("hold", help="hold many slow requests at once; the server's footprint")
-    hold.add_argument("-n", type=int, default=10_000)
-    hold.add_argument("--delay", type=int, default=20_000, help="upstream delay in ms")
-    hold.add_argument("--ramp", type=float, default=5, help="seconds to open all connections over")
-    hold.add_argument("--config", default="fast:", help=probes.config.__doc__)
-    hold.add_argument("--upstream-workers", type=int, default=1)
-    hold.set_defaults(run=probes.probe_hold)
 
     args = parser.parse_args(argv)
     return args.run(args) or 0

@@ -28,7 +28,6 @@ from bench.hold import raise_open_files_limit  # noqa: F401 (the run's, too)
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk"
-SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdef"
 
 
 def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
@@ -36,7 +35,7 @@ def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
     return {
         "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
         "DEBUG": "0",
-        "SECRET_KEY": SECRET_KEY,
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
         "HTTPS": "0",  # without it, DEBUG=0 turns on the HTTPS redirect
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "UPSTREAM_URL": upstream_url,
@@ -47,14 +46,11 @@ def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
     }
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **env}, check=True)
-
-
 def migrate(env: dict[str, str]) -> None:
     """Create the tables and the demo polls, so the database views answer 200."""
-    manage(env, "migrate", "--no-input", "--verbosity", "0")
-    manage(env, "seed_demo", "--verbosity", "0")
+    for command in (["migrate", "--no-input"], ["seed_demo"]):
+        argv = [sys.executable, "manage.py", *command, "--verbosity", "0"]
+        subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, check=True)
 
 
 # The process sampler: a server's process and all its descendants, read with psutil (the same
@@ -89,29 +85,25 @@ def machine_cpu_s() -> tuple[float, float]:
     return total - times.idle - times.iowait, total
 
 
-class PeakSampler(threading.Thread):
-    """Sample a process tree's threads, RSS, open files and processes; keep the peaks."""
+@contextlib.contextmanager
+def peaks(pid: int, interval: float = 0.25):
+    """Sample a process tree's threads, RSS, open files and processes until the block ends; keep the peaks."""
+    peak, done = {"threads": 0, "rss_bytes": 0, "fds": 0, "processes": 0}, threading.Event()
 
-    def __init__(self, pid: int, interval: float = 0.25):
-        super().__init__(daemon=True)
-        self.pid, self.interval, self.done = pid, interval, threading.Event()
-        self.peak = {"threads": 0, "rss_bytes": 0, "fds": 0, "processes": 0}
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            now = usage(self.pid)
+    def sample() -> None:
+        while not done.is_set():
+            now = usage(pid)
             now["processes"] = len(now.pop("pids"))
-            for key in self.peak:
-                self.peak[key] = max(self.peak[key], now[key])
-            self.done.wait(self.interval)
+            peak.update({key: max(peak[key], now[key]) for key in peak})
+            done.wait(interval)
 
-    def __enter__(self) -> "PeakSampler":
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.done.set()
-        self.join()
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join()
 
 
 def wait_quiet(pid: int, *, seconds: float = 0.5, limit: float = 0.05) -> None:
@@ -125,12 +117,6 @@ def wait_quiet(pid: int, *, seconds: float = 0.5, limit: float = 0.05) -> None:
 
 
 # The server starter
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def answers(url: str, timeout: float) -> bool:
@@ -157,21 +143,15 @@ class Server:
         return self.process.pid
 
     def start(self) -> "Server":
-        self.port = free_port()
+        with socket.socket() as sock:  # a free port
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
         self.argv = self.argv_of(self.port)
         with self.log_path.open("a") as log:
             log.write(f"\n--- {' '.join(self.argv)}\n")
             log.flush()
-            env = {**os.environ, **self.env}
-            self.process = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
+            output = {"stdout": log, "stderr": log, "stdin": subprocess.DEVNULL, "start_new_session": True}
+            self.process = subprocess.Popen(self.argv, cwd=ROOT, env={**os.environ, **self.env}, **output)
         self.starts += 1
         return self
 
@@ -183,9 +163,7 @@ class Server:
             if answers(self.url + self.probe, timeout=2):
                 return
             time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} did not answer {self.probe} within {timeout:g} s:\n{self.log_tail()}"
-        )
+        raise RuntimeError(f"{self.name} did not answer {self.probe} in {timeout:g} s:\n{self.log_tail()}")
 
     def answers(self, timeout: float = 2) -> bool:
         return self.process.poll() is None and answers(self.url + self.probe, timeout)
@@ -199,8 +177,7 @@ class Server:
                 os.killpg(self.pid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(timeout=wait)
-            # The leader is gone; make sure no worker outlived it.
-            if not psutil.wait_procs(family, timeout=1)[1]:
+            if not psutil.wait_procs(family, timeout=1)[1]:  # the leader is gone; so is every worker
                 break
         self.process = None
 
@@ -226,25 +203,16 @@ def serving(server: Server):
 
 def upstream(logs: Path, workers: int = 1) -> Server:
     """The slow upstream (slow_upstream/), its own process."""
-
-    def argv(port: int) -> list[str]:
-        return [sys.executable, "-m", "slow_upstream", "--port", str(port), "--workers", str(workers)]
-
-    return Server("upstream", argv, {}, "/delay?ms=0", logs)
-
-
-# The CSRF helper: the form the seed scenario's users open before they vote (wrk/vote.lua does
-# the same in Lua). A POST sends the token back as the csrftoken cookie and in X-CSRFToken.
+    argv = [sys.executable, "-m", "slow_upstream", "--workers", str(workers), "--port"]
+    return Server("upstream", lambda port: [*argv, str(port)], {}, "/delay?ms=0", logs)
 
 
 def vote_form(response: httpx.Response) -> tuple[str, list[str]]:
-    """The CSRF token a poll's form set as a cookie, and the ids of its choices."""
+    """The CSRF token a poll's form set as a cookie, and its choices' ids (as wrk/vote.lua reads them)."""
     token = response.cookies.get("csrftoken")
     choices = re.findall(r'name="choice"[^>]*value="(\d+)"', response.text)
     if response.status_code != 200 or not token or not choices:
-        raise RuntimeError(
-            f"{response.url} ({response.status_code}) set no csrftoken cookie or listed no choice"
-        )
+        raise RuntimeError(f"{response.url} ({response.status_code}) set no csrftoken cookie or no choice")
     return token, choices
 
 
@@ -261,11 +229,9 @@ def lua_script(tmp: Path, scenario: str) -> Path:
 
 
 def wrk(url: str, connections: int, seconds: float, timeout: float, *, script: Path, args=()) -> list[str]:
-    return [
-        "wrk", "--threads", str(min(2, connections)), "--connections", str(connections),
-        "--duration", f"{math.ceil(seconds)}s", "--timeout", f"{math.ceil(timeout)}s",
-        "--script", str(script), url, "--", *map(str, args),
-    ]  # fmt: skip
+    return ["wrk", "--threads", str(min(2, connections)), "--connections", str(connections),
+            "--duration", f"{math.ceil(seconds)}s", "--timeout", f"{math.ceil(timeout)}s",
+            "--script", str(script), url, "--", *map(str, args)]  # fmt: skip
 
 
 def hold(url: str, *, connections: int, ramp: float, timeout: float) -> list[str]:
@@ -277,9 +243,8 @@ def hold(url: str, *, connections: int, ramp: float, timeout: float) -> list[str
 def load(argv: list[str]) -> tuple[dict, float]:
     """Run a load generator to its end; return its BENCH_RESULT and its own CPU seconds."""
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
-        )
+        options = {"stdout": out, "stderr": subprocess.STDOUT, "start_new_session": True, "cwd": ROOT}
+        process = subprocess.Popen(argv, **options)
         try:
             _, status, rusage = os.wait4(process.pid, 0)  # its own CPU time shows a saturated wrk
         except BaseException:
@@ -297,7 +262,7 @@ def load(argv: list[str]) -> tuple[dict, float]:
 
 def measure(argv: list[str], server: Server, upstream: Server) -> dict:
     """Run one load against a server; return what it served, and what it cost the server and the machine."""
-    with PeakSampler(server.pid) as sampler:
+    with peaks(server.pid) as peak:
         before = usage(server.pid, fds=False), usage(upstream.pid, fds=False), machine_cpu_s()
         result, load_cpu = load(argv)
         after = usage(server.pid, fds=False), usage(upstream.pid, fds=False), machine_cpu_s()
@@ -319,10 +284,10 @@ def measure(argv: list[str], server: Server, upstream: Server) -> dict:
         "errors": {"non_2xx": non_2xx, **errors},
         "server_cpu_s": round(server_cpu, 2),
         "cpu_ms_per_request": round(server_cpu / requests * 1000, 3) if requests else None,
-        "peak_threads": sampler.peak["threads"],
-        "peak_rss_mb": round(sampler.peak["rss_bytes"] / 2**20, 1),
-        "peak_fds": sampler.peak["fds"],
-        "peak_processes": sampler.peak["processes"],
+        "peak_threads": peak["threads"],
+        "peak_rss_mb": round(peak["rss_bytes"] / 2**20, 1),
+        "peak_fds": peak["fds"],
+        "peak_processes": peak["processes"],
         # A worker that died or was replaced during the window takes its CPU time with it.
         "process_churn": after[0]["pids"] != before[0]["pids"],
         "wrk_cpu_s": round(load_cpu, 2),
@@ -365,9 +330,8 @@ def describe_project() -> None:
 def project(env: dict[str, str]) -> dict:
     """Ask the project (not a running server) under `env` what describe_project() prints."""
     code = "import django; django.setup(); from bench.harness import describe_project; describe_project()"
-    run = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True
-    )
+    argv, env = [sys.executable, "-c", code], {**os.environ, **env}
+    run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
     if run.returncode:
         raise RuntimeError(f"the project did not describe itself:\n{run.stderr[-2000:]}")
     return json.loads(run.stdout)

@@ -1,9 +1,10 @@
 """
 Focused before/after probes for docs/performance.md, beside the full run (`python -m bench run`).
 
-`wrk` and `hold` start one uvicorn per configuration with the run's own starter, load and sampler;
+`wrk` starts one uvicorn per configuration with the run's own starter, load and sampler;
 `transport` and `seed` measure CPU in one process, where no server or load generator shares the
-cores. Configurations are interleaved (A B A B ...) because the machine is shared and noisy; each
+cores (holding many slow requests at once is the run's C10K cell: `python -m bench run --only c10k`).
+Configurations are interleaved (A B A B ...) because the machine is shared and noisy; each
 probe prints one line per run, then the median and spread per configuration.
 """
 
@@ -18,16 +19,14 @@ import time
 from pathlib import Path
 
 from bench import harness
+from bench.contestants import STOCK, TUNED
 
-SEED_CONFIGS = {  # name: (how it is served, its settings)
-    "wsgi-sync": ("wsgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
-    "asgi-stock": ("asgi", {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}),
-    "asgi-tuned": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
-    # The tuned profile keeps SQLite connections on its threads; these open one per request.
-    "wsgi-tuned": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings"}),
-    "wsgi-tuned-age0": ("wsgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
-    "asgi-tuned-age0": ("asgi", {"DJANGO_SETTINGS_MODULE": "tuned.settings", "SQLITE_CONN_MAX_AGE": "0"}),
-}
+# name: (how it is served, its settings). The tuned profile keeps SQLite connections on its
+# threads; the -age0 ones open one per request.
+AGE0 = {**TUNED, "SQLITE_CONN_MAX_AGE": "0"}
+SEED_CONFIGS = {"wsgi-sync": ("wsgi", STOCK), "asgi-stock": ("asgi", STOCK), "asgi-tuned": ("asgi", TUNED),
+                "wsgi-tuned": ("wsgi", TUNED), "wsgi-tuned-age0": ("wsgi", AGE0),
+                "asgi-tuned-age0": ("asgi", AGE0)}  # fmt: skip
 
 
 def stamp() -> str:
@@ -37,11 +36,12 @@ def stamp() -> str:
 def summary(rows: dict[str, list[dict]], keys: dict[str, str]) -> None:
     print("# median (min-max)")
     for name, runs in rows.items():
-        parts = []
-        for key, unit in keys.items():
-            values = [run[key] for run in runs if run[key] is not None]
-            if values:
-                parts.append(f"{statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}) {unit}")
+        figures = {unit: [run[key] for run in runs if run[key] is not None] for key, unit in keys.items()}
+        parts = [
+            f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {unit}"
+            for unit, v in figures.items()
+            if v
+        ]
         print(f"{name:>16}: " + ", ".join(parts))
 
 
@@ -60,45 +60,14 @@ def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
 
 
 @contextlib.contextmanager
-def django_servers(args, configs):
-    """The upstream, a migrated SQLite file, and a factory of uvicorn servers for each configuration."""
-    tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-probe-"))
-    with harness.serving(harness.upstream(tmp, args.upstream_workers)) as upstream:
-        base = harness.django_env(tmp / "probe.sqlite3", upstream.url)
-        harness.migrate(base)
-
-        def server(name: str, options: list[str], env: dict[str, str]) -> harness.Server:
-            env = {**base, **env}
-            app = harness.project(env)["asgi_app"]
-
-            def argv(port: int) -> list[str]:
-                command = ["uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning"]
-                return [sys.executable, "-m", *command, "--backlog", "16384", *options]
-
-            return harness.Server(name, argv, env, "/demo/async_hello/", tmp)
-
-        yield upstream, server
-
-
-@contextlib.contextmanager
 def alongside(args, url: str):
     """A second wrk on --alongside during the measured one (its CPU counts as other load)."""
-    if not args.alongside:
+    seconds, connections = args.warmup + args.duration + 2, args.alongside_connections
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", f"{url}{args.alongside}"]
+    with contextlib.ExitStack() as stack:
+        if args.alongside:
+            stack.callback(stack.enter_context(subprocess.Popen(argv, stdout=subprocess.DEVNULL)).terminate)
         yield
-        return
-    argv = [
-        "wrk",
-        "-t1",
-        f"-c{args.alongside_connections}",
-        f"-d{args.warmup + args.duration + 2}s",
-        "--timeout",
-        "30s",
-    ]
-    with subprocess.Popen([*argv, url + args.alongside], stdout=subprocess.DEVNULL) as other:
-        try:
-            yield
-        finally:
-            other.terminate()
 
 
 def probe_wrk(args) -> None:
@@ -106,51 +75,48 @@ def probe_wrk(args) -> None:
     configs = [config(spec) for spec in args.config]
     rows: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
     print(f"{stamp()}\n# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
-    with django_servers(args, configs) as (upstream, server):
-        script = harness.lua_script(upstream.log_path.parent, "hello")
+    tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-probe-"))
+    with harness.serving(harness.upstream(tmp, args.upstream_workers)) as upstream:
+        base = harness.django_env(tmp / "probe.sqlite3", upstream.url)
+        harness.migrate(base)
+        script = harness.lua_script(tmp, "hello")
         for repeat in range(args.repeat):
             for name, options, env in configs:
-                with harness.serving(server(name, options, env)) as running, alongside(args, running.url):
-                    url = running.url + args.path
-                    load = {"connections": args.connections, "timeout": args.timeout, "script": script}
-                    harness.load(harness.wrk(url, seconds=args.warmup, **load))
-                    cell = harness.measure(harness.wrk(url, seconds=args.duration, **load), running, upstream)
+                server = uvicorn(name, options, {**base, **env}, tmp)
+                with harness.serving(server), alongside(args, server.url):
+                    url, load = server.url + args.path, (args.connections, args.warmup, args.timeout)
+                    harness.load(harness.wrk(url, *load, script=script))
+                    load = (args.connections, args.duration, args.timeout)
+                    cell = harness.measure(harness.wrk(url, *load, script=script), server, upstream)
                 cell |= {"p50": cell["latency_ms"]["p50"], "p99": cell["latency_ms"]["p99"]}
                 rows[name].append(cell)
-                print(
-                    f"{name:>16} run {repeat + 1}: {cell['throughput']:8.1f} req/s  "
-                    f"p50 {cell['p50']:8.1f} ms  "
-                    f"p99 {cell['p99']:8.1f} ms  errors {sum(cell['errors'].values())}  "
-                    f"server CPU {cell['cpu_ms_per_request']} ms/req",
-                    flush=True,
-                )
+                print(f"{name:>16} run {repeat + 1}: {cell['throughput']:8.1f} req/s  p50 {cell['p50']:8.1f} "
+                      f"ms  p99 {cell['p99']:8.1f} ms  errors {sum(cell['errors'].values())}  "
+                      f"server CPU {cell['cpu_ms_per_request']} ms/req", flush=True)  # fmt: skip
     summary(
         rows, {"throughput": "req/s", "p50": "ms p50", "p99": "ms p99", "cpu_ms_per_request": "ms CPU/req"}
     )
 
 
-def probe_hold(args) -> None:
-    """Hold N slow requests at once; report the server's threads, RSS and open files at peak."""
-    harness.raise_open_files_limit()  # 10,000 connections, in every process
-    name, options, env = config(args.config)
-    print(stamp())
-    with (
-        django_servers(args, [args.config]) as (upstream, server),
-        harness.serving(server(name, options, env)) as running,
-    ):
-        idle = harness.usage(running.pid)
-        url = f"{running.url}/demo/async_upstream/?delay={args.delay}"
-        argv = harness.hold(url, connections=args.n, ramp=args.ramp, timeout=args.delay / 1000 + 120)
-        cell = harness.measure(argv, running, upstream)
-    print(
-        f"{name}: {args.n} requests of {args.delay} ms over {args.ramp:g} s; idle {idle['threads']} threads"
-    )
-    print(f"  peak server: threads {cell['peak_threads']}, RSS {cell['peak_rss_mb']} MB, "
-          f"fds {cell['peak_fds']}; "
-          f"most in flight at the client {cell.get('max_in_flight')}")  # fmt: skip
-    print(f"  {cell['seconds']:.1f} s; CPU seconds: server {cell['server_cpu_s']}, "
-          f"upstream {cell['upstream_cpu_s']}, "
-          f"client {cell['wrk_cpu_s']}; statuses {cell['statuses']}, errors {cell['errors']}")  # fmt: skip
+def uvicorn(name: str, options: list[str], env: dict[str, str], logs: Path) -> harness.Server:
+    """uvicorn serving the settings' own ASGI entry, with the configuration's options."""
+    app, quiet = harness.project(env)["asgi_app"], ("--no-access-log", "--log-level", "warning")
+
+    def argv(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--port",
+            str(port),
+            *quiet,
+            "--backlog",
+            "16384",
+            *options,
+        ]
+
+    return harness.Server(name, argv, env, "/demo/async_hello/", logs)
 
 
 # CPU per upstream call for each transport, in this process
@@ -165,9 +131,8 @@ async def transport_round(name: str, concurrency: int, rounds: int, delay: int) 
     async def per_call() -> dict:
         # The pitfall: a new client for every call (what clients.aget_client() exists to avoid).
         async with httpx.AsyncClient() as client:
-            return (
-                await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": delay}, timeout=10)
-            ).json()
+            response = await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": delay}, timeout=10)
+            return response.json()
 
     call = per_call if name == "per-call" else lambda: upstream.adelay(ms=delay)
     os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
@@ -191,12 +156,7 @@ def probe_transport(args) -> None:
     with harness.serving(harness.upstream(Path(tempfile.mkdtemp(prefix="asyncdemo-probe-")))) as upstream:
         os.environ["UPSTREAM_URL"] = upstream.url
         django.setup()
-        if args.loop == "uvloop":
-            import uvloop
-
-            runner = uvloop.run
-        else:
-            runner = asyncio.run
+        runner = __import__("uvloop").run if args.loop == "uvloop" else asyncio.run
         print(stamp())
         print(f"# {args.concurrency} calls at once, {args.rounds} rounds, delay {args.delay} ms, {args.loop}")
         rows: dict[str, list[dict]] = {name: [] for name in args.transports}
@@ -204,9 +164,7 @@ def probe_transport(args) -> None:
             for name in args.transports:
                 used, calls = runner(transport_round(name, args.concurrency, args.rounds, args.delay))
                 rows[name].append({"cpu_ms": 1000 * used / calls})
-                print(
-                    f"{name:>8} run {repeat + 1}: {rows[name][-1]['cpu_ms']:.3f} ms CPU per call", flush=True
-                )
+                print(f"{name:>8} run {repeat + 1}: {1000 * used / calls:.3f} ms CPU per call", flush=True)
     summary(rows, {"cpu_ms": "ms CPU per call"})
 
 
@@ -224,7 +182,8 @@ def seed_cpu(client, rounds: int, warmup: int = 30) -> float:
     started = time.process_time()
     for i in range(warmup + rounds):
         started = time.process_time() if i == warmup else started
-        response = client.post("/demo/sync_vote/", **vote(client.get("/demo/sync_poll/?question=1")))
+        page = client.get("/demo/sync_poll/?question=1")
+        response = client.post("/demo/sync_vote/", **vote(page))
         assert response.status_code == 200, response.text
     return time.process_time() - started
 
@@ -234,9 +193,8 @@ async def aseed_cpu(client, rounds: int, warmup: int = 30) -> float:
     started = time.process_time()
     for i in range(warmup + rounds):
         started = time.process_time() if i == warmup else started
-        response = await client.post(
-            "/demo/async_vote/", **vote(await client.get("/demo/async_poll/?question=1"))
-        )
+        page = await client.get("/demo/async_poll/?question=1")
+        response = await client.post("/demo/async_vote/", **vote(page))
         assert response.status_code == 200, response.text
     return time.process_time() - started
 
