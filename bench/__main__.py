@@ -44,36 +44,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     wrk.add_argument("--path", default="/demo/async_upstream/?delay=100")
     wrk.add_argument("--config", action="append", required=True, help=probes.config.__doc__)
-    wrk.add_argument("-c", "--connections", type=int, default=100)
-    wrk.add_argument("-d", "--duration", type=int, default=8)
-    wrk.add_argument("--warmup", type=int, default=2)
-    wrk.add_argument("--timeout", type=int, default=10)
-    wrk.add_argument("--repeat", type=int, default=3)
-    wrk.add_argument("--upstream-workers", type=int, default=1)
     wrk.add_argument("--alongside", help="a path a second wrk loads at the same time")
-    wrk.add_argument("--alongside-connections", type=int, default=8)
+    numbers(wrk, connections=100, duration=8, warmup=2, timeout=10, repeat=3, upstream_workers=1)
+    numbers(wrk, alongside_connections=8)
     wrk.set_defaults(run=probes.probe_wrk)
 
     transport = commands.add_parser("transport", help="CPU per upstream call for each transport")
-    transport.add_argument("--concurrency", type=int, default=100)
-    transport.add_argument("--rounds", type=int, default=30)
-    transport.add_argument("--delay", type=int, default=10)
-    transport.add_argument("--repeat", type=int, default=3)
+    numbers(transport, concurrency=100, rounds=30, delay=10, repeat=3)
     transport.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
-    transport.add_argument(
-        "--transports", nargs="+", default=["httpx", "aiohttp"], choices=["httpx", "aiohttp", "per-call"]
-    )
+    transports = ["httpx", "aiohttp", "per-call"]
+    transport.add_argument("--transports", nargs="+", default=transports[:2], choices=transports)
     transport.set_defaults(run=probes.probe_transport)
 
     seed = commands.add_parser("seed", help="CPU per request of the seed scenario, in one process")
-    seed.add_argument("--requests", type=int, default=400, help="measured per run: half forms, half votes")
-    seed.add_argument("--repeat", type=int, default=3)
+    numbers(seed, requests=400, repeat=3)  # requests: measured per run, half forms, half votes
     configs = list(probes.SEED_CONFIGS)
     seed.add_argument("--configs", nargs="+", default=configs[:3], choices=configs)
     seed.set_defaults(run=probes.probe_seed)
 
     args = parser.parse_args(argv)
     return args.run(args) or 0
+
+
+def numbers(parser: argparse.ArgumentParser, **defaults: int) -> None:
+    for name, default in defaults.items():
+        short = {"connections": ["-c"], "duration": ["-d"]}.get(name, [])
+        parser.add_argument(*short, "--" + name.replace("_", "-"), type=int, default=default)
 
 
 def rerender(args) -> None:

@@ -16,6 +16,7 @@ BACKLOG = 4096  # the kernel caps it at net.core.somaxconn; more than C=1000 nee
 ASGI, WSGI, TUNED_ASGI = "asyncdemo.asgi:application", "asyncdemo.wsgi:application", "tuned.asgi:application"
 WORKERS = ("--workers", str(PROCESSES), "--backlog", str(BACKLOG))
 QUIET = ("--no-access-log", "--log-level", "warning")
+BIND = ("--bind", "127.0.0.1:{port}")
 # Every Django contestant but the stock ones runs the tuned profile (the ASGI ones through
 # tuned.asgi:application); bench.settings is tuned.settings with one of its fixes taken out.
 TUNED, STOCK = {"DJANGO_SETTINGS_MODULE": "tuned.settings"}, {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
@@ -29,7 +30,7 @@ def uvicorn(app: str) -> tuple[str, ...]:
 
 def gunicorn(*extra: str) -> tuple[str, ...]:
     # --timeout is a watchdog for a stuck worker; no request here takes this long.
-    return ("gunicorn", WSGI, "--bind", "127.0.0.1:{port}", *WORKERS, "--timeout", "120", *QUIET[1:], *extra)
+    return ("gunicorn", WSGI, *BIND, *WORKERS, "--timeout", "120", *QUIET[1:], *extra)
 
 
 def granian(interface: str, *extra: str) -> tuple[str, ...]:
@@ -58,16 +59,7 @@ class Contestant:
 
 GTHREAD = ("--worker-class", "gthread", "--threads", str(THREADS), "--worker-connections", "5000")
 CLI = ("uvicorn", TUNED_ASGI, "--host", "127.0.0.1", "--port", "{port}", *WORKERS, *QUIET)
-HYPERCORN = (
-    "hypercorn",
-    ASGI,
-    "--bind",
-    "127.0.0.1:{port}",
-    *WORKERS,
-    "--worker-class",
-    "uvloop",
-    *QUIET[1:],
-)
+HYPERCORN = ("hypercorn", ASGI, *BIND, *WORKERS, "--worker-class", "uvloop", *QUIET[1:])
 DAPHNE = ("bench.contestants", "daphne", "--port", "{port}")
 # fmt: off
 CONTESTANTS = [Contestant(*row) for row in (

@@ -1,14 +1,11 @@
--- Counts every response by status and prints one JSON line when wrk is done.
--- bench/run.py prepends this file to every wrk script it runs.
-
+-- Counts every response by status and prints one JSON line when wrk is done; bench/harness.py
+-- puts it first in every wrk script. Each wrk thread runs its own copy: done() merges them.
 local threads = {}
+statuses = {}
 
 function setup(thread)
   table.insert(threads, thread)
 end
-
--- Per-thread state (each wrk thread runs its own copy of this script).
-statuses = {}
 
 function count_status(status)
   statuses[status] = (statuses[status] or 0) + 1

@@ -1,16 +1,10 @@
--- The seed experiment's round: open the poll's form (which sets the csrftoken cookie and
--- lists the choices), then vote for a random choice with the token in X-CSRFToken,
--- waiting between requests like the seed's Locust users (1-2 s per round).
---
--- wrk calls request() per thread, not per connection, so each thread alternates GET and
--- POST over its connections: half the requests read the form, half vote, and every vote
--- carries a token and a choice a real GET of the form gave this thread.
+-- The seed's round: open the poll's form (it sets the csrftoken cookie and lists the choices),
+-- then vote for a random choice with the token in X-CSRFToken, waiting between requests like
+-- the seed's Locust users. wrk calls request() per thread, not per connection, so each thread
+-- alternates GET and POST: every vote carries a token and a choice a real GET gave this thread.
 -- Arguments: poll path, vote path, question id, think time min ms, think time max ms.
-
 local poll_path, vote_path, question, think_min, think_max
-local token = nil
-local choices = {}
-local sent = 0
+local token, choices, sent = nil, {}, 0
 
 function init(args)
   poll_path, vote_path, question = args[1], args[2], args[3]
@@ -20,10 +14,8 @@ end
 
 function request()
   sent = sent + 1
-  local cookie = {}
-  if token then cookie = {["Cookie"] = "csrftoken=" .. token} end
   if token == nil or #choices == 0 or sent % 2 == 1 then
-    return wrk.format("GET", poll_path, cookie)
+    return wrk.format("GET", poll_path, token and {["Cookie"] = "csrftoken=" .. token} or {})
   end
   local headers = {
     ["Cookie"] = "csrftoken=" .. token,

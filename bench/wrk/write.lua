@@ -1,8 +1,6 @@
--- A write scenario: POST the same form to the URL, over and over. The CSRF token comes from
--- a real GET of the poll's form, made by bench/run.py (form_token()) before the cell starts,
--- so every request of the window is a write.
+-- A write scenario: POST the same form over and over. The CSRF token comes from a real GET of
+-- the poll's form (bench/run.py's load_args()), so every request of the window is a write.
 -- Arguments: csrf token, form body (e.g. "question=1&choice=3").
-
 local write
 
 function init(args)
