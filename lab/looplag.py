@@ -26,7 +26,9 @@ SAMPLES = int(WINDOW / INTERVAL)
 @dataclass
 class LoopLagMonitor:
     samples: collections.deque = field(default_factory=lambda: collections.deque(maxlen=SAMPLES))
-    task: asyncio.Task | None = None
+    # Held weakly: the loop keeps its own running task alive, and a strong reference here would
+    # keep the loop alive through _monitors (keyed weakly by the loop) long after it closed.
+    task: weakref.ref[asyncio.Task] | None = None
 
     async def _watch(self) -> None:
         while True:
@@ -36,14 +38,16 @@ class LoopLagMonitor:
             self.samples.append((woke, (woke - asked - INTERVAL) * 1000))
 
     def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._watch(), name="loop-lag-monitor")
+        task = asyncio.get_running_loop().create_task(self._watch(), name="loop-lag-monitor")
+        self.task = weakref.ref(task)
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        task = self.task() if self.task is not None else None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+                await task
+        self.task = None
 
     def report(self, now: float | None = None) -> dict:
         """Return the latest lag and the worst in the last 1 and 10 seconds, in ms."""

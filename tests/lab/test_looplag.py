@@ -1,6 +1,7 @@
 """The loop-lag monitor sees a blocked event loop."""
 
 import asyncio
+import gc
 import time
 
 import httpx
@@ -43,3 +44,17 @@ def test_endpoint_says_wsgi_has_no_loop_to_watch(client):
     """Under WSGI (the test client), the endpoint says WSGI and that nothing is watched."""
     body = client.get(reverse("lab:loop_lag")).json()
     assert body == {"server": "WSGI", "watching": False, "lag": None}
+
+
+def test_a_closed_loop_leaves_no_monitor_behind():
+    """A loop that served requests and closed is not kept alive by its monitor (each test's loop, say)."""
+
+    async def serve():
+        looplag.start()
+        await asyncio.sleep(0)
+
+    before = len(looplag._monitors)
+    for _ in range(3):
+        asyncio.run(serve())
+    gc.collect()
+    assert len(looplag._monitors) == before
