@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import time
+import weakref
 
 import httpx
 import pytest
@@ -48,13 +49,14 @@ def test_endpoint_says_wsgi_has_no_loop_to_watch(client):
 
 def test_a_closed_loop_leaves_no_monitor_behind():
     """A loop that served requests and closed is not kept alive by its monitor (each test's loop, say)."""
+    loops = []
 
     async def serve():
         looplag.start()
+        loops.append(weakref.ref(asyncio.get_running_loop()))
         await asyncio.sleep(0)
 
-    before = len(looplag._monitors)
     for _ in range(3):
         asyncio.run(serve())
     gc.collect()
-    assert len(looplag._monitors) == before
+    assert [loop() for loop in loops] == [None, None, None]
