@@ -26,7 +26,9 @@ def database_from_url(url: str) -> dict:
     # (its pool refuses CONN_MAX_AGE). Options after `?` (sslmode=...) go to psycopg as is.
     entry = dj_database_url.parse(url, conn_max_age=0)
     # psycopg_pool's connections, shared by all threads; a request waits `timeout` s for one.
-    pool = {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")), "timeout": 20}
+    size = int(os.environ.get("DATABASE_POOL_SIZE", "10"))
+    timeout = float(os.environ.get("DATABASE_POOL_TIMEOUT", "20"))
+    pool = {"min_size": min(2, size), "max_size": size, "timeout": timeout}
     entry["OPTIONS"] = {**entry.get("OPTIONS", {}), "pool": pool}
     return entry
 
