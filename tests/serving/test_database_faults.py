@@ -1,8 +1,10 @@
 """
-When the database goes away under load: every session of the server's database ended mid-load.
+When the database goes away under load: every session of the server's database ended mid-load,
+or the PostgreSQL server itself restarted.
 
-Votes go over each vote path to a real uvicorn on PostgreSQL, and twice during the load every
-backend of its database is terminated (pg_terminate_backend, as a failover or an operator would).
+Votes go over each vote path to a real uvicorn on PostgreSQL. In one test, twice during the load
+every backend of its database is terminated (pg_terminate_backend, as a failover or an operator
+would); in the other, the cluster is restarted once (pg_ctlcluster, as root: an upgrade, a crash).
 The votes in flight answer 503 with a short reason, the pool replaces its connections by itself,
 and the count is exact: each choice gains as many votes as answered 200, none twice, and none
 whose client was told it failed. PostgreSQL only; .ci/run's PostgreSQL pass runs it:
@@ -13,7 +15,10 @@ whose client was told it failed. PostgreSQL only; .ci/run's PostgreSQL pass runs
 import asyncio
 import collections
 import os
+import shutil
+import subprocess
 import time
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,6 +52,8 @@ SHORT_REASONS = {
     "database unavailable: no connection to the server",
     "database unavailable: timed out waiting for a pooled connection",
 }
+# A restart adds the moments the server refuses connections while it stops and starts.
+RESTART_REASONS = {*SHORT_REASONS, "database unavailable: the server is starting up or shutting down"}
 
 
 def database_name(url: str) -> str:
@@ -72,12 +79,33 @@ async def end_sessions(name: str) -> int:
         return sum(row[0] for row in await ended.fetchall())
 
 
-async def send_votes(url: str, token: str, plan: list[tuple[str, int]], *, faults_in: str = "") -> dict:
-    """POST every (view, choice) of `plan`, AT_ONCE at a time, ending the sessions of database
-    `faults_in` after FAULTS_AFTER answers; return the answers and the sessions ended."""
+def cluster() -> tuple[str, str] | None:
+    """Return the (version, name) of the Debian cluster DATABASE_URL is served by, or None."""
+    with psycopg.connect(DATABASE_URL) as connection:
+        name = connection.execute("SHOW cluster_name").fetchone()[0]  # "15/main" on Debian
+    version, _, cluster_name = name.partition("/")
+    return (version, cluster_name) if cluster_name else None
+
+
+def pg_ctlcluster(action: str, version: str, name: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["pg_ctlcluster", version, name, action], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def send_votes(
+    url: str,
+    token: str,
+    plan: list[tuple[str, int]],
+    *,
+    fault: Callable[[], Awaitable[object]] | None = None,
+    faults_after: tuple[int, ...] = FAULTS_AFTER,
+) -> dict:
+    """POST every (view, choice) of `plan`, AT_ONCE at a time, calling `fault` once each number of
+    `faults_after` answers is reached; return the answers and what each fault returned."""
     in_flight = asyncio.Semaphore(AT_ONCE)
     answered = 0
-    due = [asyncio.Event() for _ in FAULTS_AFTER]
+    due = [asyncio.Event() for _ in faults_after]
     client = httpx.AsyncClient(
         base_url=url,
         cookies={"csrftoken": token},
@@ -97,23 +125,33 @@ async def send_votes(url: str, token: str, plan: list[tuple[str, int]], *, fault
                 return view, choice, type(exc).__name__, ""
             finally:
                 answered += 1
-                for after, event in zip(FAULTS_AFTER, due, strict=True):
+                for after, event in zip(faults_after, due, strict=True):
                     if answered >= after:
                         event.set()
         reason = response.json().get("error", "") if response.status_code != 200 else ""
         return view, choice, response.status_code, reason
 
-    async def faults() -> list[int]:
-        ended = []
+    async def faults() -> list:
+        outcomes = []
         for event in due:
             await event.wait()
-            ended.append(await end_sessions(faults_in))
-        return ended
+            outcomes.append(await fault())
+        return outcomes
 
-    async with client, asyncio.timeout(60), asyncio.TaskGroup() as group:
-        ending = group.create_task(faults()) if faults_in else None
+    async with client, asyncio.timeout(90), asyncio.TaskGroup() as group:
+        faulting = group.create_task(faults()) if fault else None
         answers = await asyncio.gather(*(vote(view, choice) for view, choice in plan))
-    return {"answers": answers, "ended": ending.result() if ending else []}
+    return {"answers": answers, "faults": faulting.result() if faulting else []}
+
+
+def tally(answers: list, before: dict[int, int], after: dict[int, int], choice_of: dict[str, int]) -> tuple:
+    """Return each path's statuses, the votes each path counted, and the 503 reasons."""
+    statuses = {path: collections.Counter() for path in PATHS}
+    for view, _, status, _ in answers:
+        statuses[view][status] += 1
+    counted = {path: after[choice_of[path]] - before[choice_of[path]] for path in PATHS}
+    reasons = collections.Counter(reason for *_, status, reason in answers if status == 503)
+    return statuses, counted, reasons
 
 
 @pytest.mark.server
@@ -130,30 +168,83 @@ def test_ending_every_session_mid_load_answers_503_and_counts_exactly(tmp_path, 
         plan = [(path, choice_of[path]) for _ in range(VOTES_PER_PATH) for path in PATHS]
         tail = [(path, choice_of[path]) for _ in range(VOTES_AFTER) for path in PATHS]
         started = time.perf_counter()
-        load = asyncio.run(send_votes(url, token, plan, faults_in=database_name(database["DATABASE_URL"])))
+        name = database_name(database["DATABASE_URL"])
+        load = asyncio.run(send_votes(url, token, plan, fault=lambda: end_sessions(name)))
         after_load = asyncio.run(send_votes(url, token, tail))
         elapsed = time.perf_counter() - started
         after = vote_counts(database["DATABASE_URL"])
         log = process.log()
 
     answers = load["answers"] + after_load["answers"]
-    statuses = {path: collections.Counter() for path in PATHS}
-    for view, _, status, _ in answers:
-        statuses[view][status] += 1
-    counted = {path: after[choice_of[path]] - before[choice_of[path]] for path in PATHS}
-    reasons = collections.Counter(reason for *_, status, reason in answers if status == 503)
+    statuses, counted, reasons = tally(answers, before, after, choice_of)
     with capsys.disabled():
         print(
-            f"\n{len(answers)} votes, {AT_ONCE} at a time, sessions ended {load['ended']}, {elapsed:.1f} s:"
+            f"\n{len(answers)} votes, {AT_ONCE} at a time, sessions ended {load['faults']}, {elapsed:.1f} s:"
         )
         for path in PATHS:
             print(f"  {path}: {dict(statuses[path])}, {counted[path]} counted")
         print(f"  503 reasons: {dict(reasons)}")
 
     assert all(status in {200, 503} for *_, status, _ in answers), statuses
-    assert sum(load["ended"]) > 0 and sum(reasons.values()) > 0, "no vote met the fault"
+    assert sum(load["faults"]) > 0 and sum(reasons.values()) > 0, "no vote met the fault"
     assert set(reasons) <= SHORT_REASONS, reasons
     assert all(status == 200 for *_, status, _ in after_load["answers"]), "the pool did not recover"
     assert counted == {path: statuses[path][200] for path in PATHS}
     # The driver's own text stays in the server's log.
     assert "terminating connection due to administrator command" in log
+
+
+@pytest.mark.server
+def test_restarting_the_server_mid_load_answers_503_and_counts_exactly(tmp_path, capsys):
+    """Votes cut off by a restart of PostgreSQL answer 503 with a short reason, the pool reconnects
+    by itself once the server is back, and each path counts exactly the votes it answered 200."""
+    where = cluster()
+    if where is None or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
+        pytest.skip("restarting PostgreSQL needs root and a Debian cluster (pg_ctlcluster)")
+    restarts = []
+
+    async def restart() -> float:
+        started = time.perf_counter()
+        done = await asyncio.to_thread(pg_ctlcluster, "restart", *where)
+        restarts.append(done)
+        return round(time.perf_counter() - started, 1)
+
+    try:
+        with (
+            servers.fresh_database(tmp_path) as database,
+            servers.uvicorn_server(tmp_path, env=database) as (url, process),
+        ):
+            token = servers.csrf_token(url)
+            before = vote_counts(database["DATABASE_URL"])
+            choice_of = dict(zip(PATHS, sorted(before), strict=True))
+            plan = [(path, choice_of[path]) for _ in range(VOTES_PER_PATH) for path in PATHS]
+            tail = [(path, choice_of[path]) for _ in range(VOTES_AFTER) for path in PATHS]
+            started = time.perf_counter()
+            load = asyncio.run(send_votes(url, token, plan, fault=restart, faults_after=FAULTS_AFTER[:1]))
+            after_load = asyncio.run(send_votes(url, token, tail))
+            elapsed = time.perf_counter() - started
+            after = vote_counts(database["DATABASE_URL"])
+            log = process.log()
+    finally:
+        # Whatever happened, leave the server running for the tests after this one.
+        if pg_ctlcluster("status", *where).returncode != 0:
+            pg_ctlcluster("start", *where)
+
+    assert [done.returncode for done in restarts] == [0], [done.stderr for done in restarts]
+    answers = load["answers"] + after_load["answers"]
+    statuses, counted, reasons = tally(answers, before, after, choice_of)
+    with capsys.disabled():
+        restart = f"restart took {load['faults'][0]} s"
+        print(f"\n{len(answers)} votes, {AT_ONCE} at a time, {restart}, {elapsed:.1f} s:")
+        for path in PATHS:
+            print(f"  {path}: {dict(statuses[path])}, {counted[path]} counted")
+        print(f"  503 reasons: {dict(reasons)}")
+
+    assert all(status in {200, 503} for *_, status, _ in answers), statuses
+    assert sum(reasons.values()) > 0, "no vote met the restart"
+    assert set(reasons) <= RESTART_REASONS, reasons
+    assert all(status == 200 for *_, status, _ in after_load["answers"]), "the pool did not recover"
+    assert counted == {path: statuses[path][200] for path in PATHS}
+    # The driver's own text stays in the server's log, never in an answer.
+    assert not any("server closed the connection unexpectedly" in reason for reason in reasons)
+    assert "database fault" in log
