@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         plans.add_argument(f"--{plan}", dest="plan", action="store_const", const=plan, help=f"only {what}")
     bench.add_argument("--out", type=Path, help="where to write the results (default bench/results/<time>)")
     bench.add_argument("--only", nargs="*", default=[], help="only the cells whose key contains one of these")
+    bench.add_argument(
+        "--skip", nargs="*", default=[], help="leave out the cells whose key contains one of these"
+    )
     bench.set_defaults(plan="full", run=run.main)
 
     report = commands.add_parser("report", help="render report.md and the plots from a results.json")

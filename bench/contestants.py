@@ -1,12 +1,22 @@
 """
-The servers under test, the command line of each, and the views they are sent to.
+The servers under test, the command line of each, the views each twin is sent to, and the two
+launchers the project needs beyond the servers' own commands:
 
-Every contestant runs PROCESSES server processes with DEBUG off and access logs off, and reaches
-the same slow upstream (its own process): only the server, the views and the settings differ.
-Why each one is there: docs/benchmark/README.md. `python -m bench.contestants daphne --port N`
-runs PROCESSES daphnes on one listening socket (daphne has no --workers), as gunicorn's arbiter does.
+    python -m bench.contestants uvicorn asyncdemo.asgi:application --port 8001   # Nagle's algorithm off
+    python -m bench.contestants daphne --port 8001 --workers 2                   # N daphnes, one socket
+
+uvicorn's supervisor binds with `proto` 0, and asyncio sets TCP_NODELAY only on sockets that say
+IPPROTO_TCP: each two-part response then waits ~40 ms for the client's delayed ACK (uvicorn issue
+#3149), so the launcher hands it the same socket relabelled as TCP. daphne has no --workers: the
+launcher binds one socket and runs N daphnes on it with --fd, as gunicorn's arbiter does.
+Every contestant runs PROCESSES processes, DEBUG off, access logs off. Why each: docs/benchmark/README.md.
 """
 
+import argparse
+import os
+import signal
+import socket
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -21,11 +31,11 @@ BIND = ("--bind", "127.0.0.1:{port}")
 # tuned.asgi:application); bench.settings is tuned.settings with one of its fixes taken out.
 TUNED, STOCK = {"DJANGO_SETTINGS_MODULE": "tuned.settings"}, {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
 BENCH = {"DJANGO_SETTINGS_MODULE": "bench.settings"}
+DRIVER = {"ASYNC_ORM_DRIVER": "1"}  # the truly async ORM (views_demo's *_driver views), PostgreSQL only
 
 
 def uvicorn(app: str) -> tuple[str, ...]:
-    """uvicorn's supervisor and workers, through bench/serve.py: Nagle's algorithm off."""
-    return ("bench.serve", app, "--port", "{port}", *WORKERS)
+    return ("bench.contestants", "uvicorn", app, "--port", "{port}", *WORKERS)
 
 
 def gunicorn(*extra: str) -> tuple[str, ...]:
@@ -44,10 +54,11 @@ class Contestant:
     """One server configuration: `python -m <command>` with {port} filled in, and its environment."""
 
     name: str
-    twin: str  # the views it is sent to: "sync", "async", or "reference" (bench/reference_app.py)
+    twin: str  # the views it is sent to: a key of TWINS
     command: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     label: str = ""
+    only_on: str = ""  # a database this contestant needs ("postgresql"), or any
 
     def argv(self, port: int) -> list[str]:
         return [sys.executable, "-m", *(part.format(port=port) for part in self.command)]
@@ -56,11 +67,15 @@ class Contestant:
     def django(self) -> bool:
         return self.twin != "reference"
 
+    @property
+    def app(self) -> str:
+        """The Django application it serves, as module:name."""
+        return next((part for part in self.command if part.endswith(":application")), ASGI)
+
 
 GTHREAD = ("--worker-class", "gthread", "--threads", str(THREADS), "--worker-connections", "5000")
 CLI = ("uvicorn", TUNED_ASGI, "--host", "127.0.0.1", "--port", "{port}", *WORKERS, *QUIET)
 HYPERCORN = ("hypercorn", ASGI, *BIND, *WORKERS, "--worker-class", "uvloop", *QUIET[1:])
-DAPHNE = ("bench.contestants", "daphne", "--port", "{port}")
 # fmt: off
 CONTESTANTS = [Contestant(*row) for row in (
     ("gunicorn-sync", "sync", gunicorn(), TUNED, "gunicorn sync workers (WSGI)"),
@@ -81,11 +96,15 @@ CONTESTANTS = [Contestant(*row) for row in (
     ("uvicorn-async-nomw", "async", uvicorn(TUNED_ASGI), {**BENCH, "BENCH_MIDDLEWARE": "none"},
      "uvicorn, async views, tuned profile, no middleware"),
     ("uvicorn-async-cli", "async", CLI, TUNED, f"`uvicorn --workers {PROCESSES}` as documented, async views"),
+    ("uvicorn-async-driver", "driver", uvicorn(TUNED_ASGI), {**TUNED, **DRIVER},
+     "uvicorn, async driver views, tuned profile + a truly async ORM", "postgresql"),
+    ("uvicorn-async-driver-stock", "driver", uvicorn(ASGI), {**STOCK, **DRIVER},
+     "uvicorn, async driver views, stock profile + a truly async ORM", "postgresql"),
     # The other servers (docs/servers.md), on the stock profile like uvicorn-async-stock, so the
     # server is the only difference from it (and granian-wsgi's from gunicorn-gthread).
     ("hypercorn-async", "async", HYPERCORN, {},
      "hypercorn --worker-class uvloop, async views, stock profile (ASGI)"),
-    ("daphne-async", "async", DAPHNE, {},
+    ("daphne-async", "async", ("bench.contestants", "daphne", "--port", "{port}"), {},
      f"daphne, {PROCESSES} processes on one socket, async views, stock profile (ASGI, no lifespan)"),
     ("granian-async", "async", granian("asgi", "--loop", "uvloop"), {},
      "granian --interface asgi, async views, stock profile"),
@@ -105,16 +124,28 @@ WHICH_SERVER = ["gunicorn-gthread", "granian-wsgi", "uvicorn-async-stock", *OTHE
 WHICH_SERVER_BASE = "uvicorn-async-stock"
 LIFESPAN = dict.fromkeys(WHICH_SERVER, "startup + shutdown")
 LIFESPAN |= {"gunicorn-gthread": "none (WSGI)", "granian-wsgi": "none (WSGI)", "daphne-async": "**none**"}
-
-# The views each scenario loads: the views_demo URL named "<twin>_<view>", reversed from the
-# project's URLconf (bench.run.view_paths), or the reference app's own route.
-VIEWS = {"hello": "hello", "upstream": "upstream", "c10k": "upstream", "fanout": "fanout", "seed": "poll"}
-VIEWS |= {"read": "question", "locked": "locked_vote", "checked": "checked_vote"}
-QUERIES = {"upstream": "?delay={ms}", "c10k": "?delay={ms}", "fanout": "?n={k}&delay={ms}"}
-QUERIES |= {"seed": "?question=1", "read": "?question=1"}
-REFERENCE_PATHS = {"hello": "/hello", "upstream": "/upstream", "c10k": "/upstream", "fanout": "/fanout"}
 DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
 DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
+DRIVER_SERVERS = ["uvicorn-async-driver", "uvicorn-async-driver-stock"]
+
+# The view each twin is sent to in each scenario: a views_demo URL name, reversed from the
+# project's URLconf (bench.run.view_paths), or the reference app's own route. "form" and "vote"
+# are the seed's and the writes' poll form (its CSRF token and choices) and vote; a scenario a
+# twin lacks is not run for it. Queries are filled with the cell's K and D.
+VIEWS = {"hello": "hello", "upstream": "upstream", "c10k": "upstream", "fanout": "fanout", "seed": "poll"}
+VIEWS |= {
+    "read": "question",
+    "locked": "locked_vote",
+    "checked": "checked_vote",
+    "form": "poll",
+    "vote": "vote",
+}
+TWINS = {twin: {scenario: f"{twin}_{view}" for scenario, view in VIEWS.items()} for twin in ("sync", "async")}
+TWINS["driver"] = {"seed": "async_question_driver", "read": "async_question_driver", "form": "async_poll"}
+TWINS["driver"] |= {"vote": "async_vote_driver"}
+TWINS["reference"] = {"hello": "/hello", "upstream": "/upstream", "c10k": "/upstream", "fanout": "/fanout"}
+QUERIES = {"upstream": "?delay={ms}", "c10k": "?delay={ms}", "fanout": "?n={k}&delay={ms}"}
+QUERIES |= {"seed": "?question=1", "read": "?question=1", "form": "?question=1"}
 
 
 @dataclass(frozen=True)
@@ -134,26 +165,30 @@ VARIANTS = {
         "async_upstream", "async_client_per_request_badly", "a new httpx.AsyncClient per request"
     ),
 }
-VIEW_NAMES = [f"{twin}_{view}" for twin in ("sync", "async") for view in [*VIEWS.values(), "vote"]]
+VIEW_NAMES = [name for twin, views in TWINS.items() if twin != "reference" for name in views.values()]
 VIEW_NAMES = list(dict.fromkeys(VIEW_NAMES + [variant.replacement for variant in VARIANTS.values()]))
 
 
-def daphne_workers(argv: list[str] | None = None) -> int:
-    """Bind one socket, run `--workers` daphnes on it with --fd, stop them all on SIGTERM/SIGINT."""
-    import argparse
-    import os
-    import signal
-    import socket
-    import subprocess
+# The launchers
 
-    parser = argparse.ArgumentParser(prog="python -m bench.contestants daphne")
-    parser.add_argument("server", choices=["daphne"])
-    parser.add_argument("app", nargs="?", default=ASGI)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=PROCESSES)
-    args = parser.parse_args(argv)
-    listener = socket.create_server((args.host, args.port), backlog=BACKLOG)
+
+def serve_uvicorn(args: argparse.Namespace) -> int:
+    """uvicorn's supervisor and workers on a socket labelled TCP, so Nagle's algorithm is off."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    options = {"workers": args.workers, "backlog": args.backlog, "access_log": False, "log_level": "warning"}
+    config = uvicorn.Config(args.app, host=args.host, port=args.port, **options)
+    sock = config.bind_socket()
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    Multiprocess(config, sockets=[tcp]).run()
+    return 0
+
+
+def serve_daphne(args: argparse.Namespace) -> int:
+    """Bind one socket, run `--workers` daphnes on it with --fd, stop them all on SIGTERM/SIGINT."""
+    listener = socket.create_server((args.host, args.port), backlog=args.backlog)
     command = [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0", args.app]
     children = [subprocess.Popen(command, pass_fds=(listener.fileno(),)) for _ in range(args.workers)]
     listener.close()  # the daphnes hold it now
@@ -181,5 +216,17 @@ def daphne_workers(argv: list[str] | None = None) -> int:
     return next((code or 1 for code in codes if code != 0), 0)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.contestants", description=__doc__.split("\n\n")[0])
+    parser.add_argument("server", choices=["uvicorn", "daphne"])
+    parser.add_argument("app", nargs="?", default=ASGI)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=PROCESSES)
+    parser.add_argument("--backlog", type=int, default=BACKLOG)
+    args = parser.parse_args(argv)
+    return (serve_uvicorn if args.server == "uvicorn" else serve_daphne)(args)
+
+
 if __name__ == "__main__":
-    sys.exit(daphne_workers())
+    sys.exit(main())

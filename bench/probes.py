@@ -18,15 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import harness
-from bench.contestants import STOCK, TUNED
+from bench import contestants, harness
+from bench.contestants import DRIVER, STOCK, TUNED, WSGI
 
-# name: (how it is served, its settings). The tuned profile keeps SQLite connections on its
-# threads; the -age0 ones open one per request.
+# name: (twin, the app it is served by, or the settings' ASGI_APPLICATION, its settings). The tuned
+# profile keeps SQLite connections on its threads; the -age0 ones open one per request.
 AGE0 = {**TUNED, "SQLITE_CONN_MAX_AGE": "0"}
-SEED_CONFIGS = {"wsgi-sync": ("wsgi", STOCK), "asgi-stock": ("asgi", STOCK), "asgi-tuned": ("asgi", TUNED),
-                "wsgi-tuned": ("wsgi", TUNED), "wsgi-tuned-age0": ("wsgi", AGE0),
-                "asgi-tuned-age0": ("asgi", AGE0)}  # fmt: skip
+SEED_CONFIGS = {"wsgi-sync": ("sync", WSGI, STOCK), "asgi-stock": ("async", "", STOCK),
+                "asgi-tuned": ("async", "", TUNED), "wsgi-tuned": ("sync", WSGI, TUNED),
+                "wsgi-tuned-age0": ("sync", WSGI, AGE0), "asgi-tuned-age0": ("async", "", AGE0),
+                "asgi-driver": ("driver", "", {**TUNED, **DRIVER})}  # fmt: skip
 
 
 def stamp() -> str:
@@ -101,22 +102,8 @@ def probe_wrk(args) -> None:
 def uvicorn(name: str, options: list[str], env: dict[str, str], logs: Path) -> harness.Server:
     """uvicorn serving the settings' own ASGI entry, with the configuration's options."""
     app, quiet = harness.project(env)["asgi_app"], ("--no-access-log", "--log-level", "warning")
-
-    def argv(port: int) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--port",
-            str(port),
-            *quiet,
-            "--backlog",
-            "16384",
-            *options,
-        ]
-
-    return harness.Server(name, argv, env, "/demo/async_hello/", logs)
+    argv = [sys.executable, "-m", "uvicorn", app, *quiet, "--backlog", "16384", *options, "--port"]
+    return harness.Server(name, lambda port: [*argv, str(port)], env, "/demo/async_hello/", logs)
 
 
 # CPU per upstream call for each transport, in this process
@@ -168,57 +155,87 @@ def probe_transport(args) -> None:
     summary(rows, {"cpu_ms": "ms CPU per call"})
 
 
-# The seed scenario in one process: CPU per request of the poll form and the vote (target D3)
+# The seed in one process: CPU and thread hops per request of the page and the vote (target Z1)
+
+HOPS = [0]  # calls into asgiref's thread executors since count_hops(), in the child
 
 
-def vote(page) -> dict:
+def count_hops() -> None:
+    """Count every sync_to_async and async_to_sync call from now on: each runs on another thread."""
+    from asgiref import sync
+
+    for bridge in (sync.SyncToAsync, sync.AsyncToSync):
+
+        def counted(self, *args, _call=bridge.__call__, **kwargs):
+            HOPS[0] += 1
+            return _call(self, *args, **kwargs)
+
+        bridge.__call__ = counted
+
+
+def vote(form) -> dict:
     """The vote a user sends after opening the form: the first choice, the token in X-CSRFToken."""
-    token, choices = harness.vote_form(page)
+    token, choices = harness.vote_form(form)
     return {"data": {"question": 1, "choice": choices[0]}, "headers": {"X-CSRFToken": token}}
 
 
-def seed_cpu(client, rounds: int, warmup: int = 30) -> float:
-    """Open the form and vote `warmup` + `rounds` times; return the CPU seconds of the last `rounds`."""
-    started = time.process_time()
+def seed_cpu(client, paths: list[str], rounds: int, warmup: int) -> float:
+    """Open the page and vote `warmup` + `rounds` times; return the CPU seconds of the last `rounds`."""
+    form, page, voting = paths
+    body, started = vote(client.get(form)), time.process_time()
     for i in range(warmup + rounds):
-        started = time.process_time() if i == warmup else started
-        page = client.get("/demo/sync_poll/?question=1")
-        response = client.post("/demo/sync_vote/", **vote(page))
+        started, HOPS[0] = (time.process_time(), 0) if i == warmup else (started, HOPS[0])
+        client.get(page)
+        response = client.post(voting, **body)
         assert response.status_code == 200, response.text
     return time.process_time() - started
 
 
-async def aseed_cpu(client, rounds: int, warmup: int = 30) -> float:
+async def aseed_cpu(client, paths: list[str], rounds: int, warmup: int) -> float:
     """The async twins' seed_cpu()."""
-    started = time.process_time()
+    form, page, voting = paths
+    body, started = vote(await client.get(form)), time.process_time()
     for i in range(warmup + rounds):
-        started = time.process_time() if i == warmup else started
-        page = await client.get("/demo/async_poll/?question=1")
-        response = await client.post("/demo/async_vote/", **vote(page))
+        started, HOPS[0] = (time.process_time(), 0) if i == warmup else (started, HOPS[0])
+        await client.get(page)
+        response = await client.post(voting, **body)
         assert response.status_code == 200, response.text
     return time.process_time() - started
 
 
-def seed_child(mode: str, requests: int) -> None:
-    """Run the seed's requests in this process through httpx's app transports; print ms of CPU per request."""
+def seed_child(twin: str, app: str, requests: int, warmup: int) -> None:
+    """Run the seed through httpx's app transports, in this process; print CPU ms and hops per request."""
     import httpx
     from django.conf import settings
     from django.utils.module_loading import import_string
 
-    base, rounds = "http://127.0.0.1", requests // 2
-    if mode == "wsgi":  # the sync twins
-        transport = httpx.WSGITransport(app=import_string("asyncdemo.wsgi.application"))
-        with httpx.Client(transport=transport, base_url=base) as client:
-            cpu = seed_cpu(client, rounds)
-    else:  # the async twins, through the settings' own entry (tuned.asgi lends threads)
+    from bench.run import view_paths
+
+    paths, views, rounds = view_paths(), contestants.TWINS[twin], requests // 2
+    paths = [paths[views[view]] + contestants.QUERIES.get(view, "") for view in ("form", "seed", "vote")]
+    app, base = import_string((app or settings.ASGI_APPLICATION).replace(":", ".")), "http://127.0.0.1"
+    count_hops()
+    if "wsgi" in app.__module__:  # the sync twins
+        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=base) as client:
+            cpu = seed_cpu(client, paths, rounds, warmup)
+    else:  # the async twins, through the ASGI entry (tuned.asgi lends threads)
 
         async def main() -> float:
-            transport = httpx.ASGITransport(app=import_string(settings.ASGI_APPLICATION))
-            async with httpx.AsyncClient(transport=transport, base_url=base) as client:
-                return await aseed_cpu(client, rounds)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as client:
+                return await aseed_cpu(client, paths, rounds, warmup)
 
         cpu = asyncio.run(main())
-    print(f"{cpu / (rounds * 2) * 1000:.3f}")
+    print(f"{cpu / (rounds * 2) * 1000:.3f} {HOPS[0] / (rounds * 2):g}")
+
+
+def seed_in_process(twin: str, app: str, env: dict[str, str], requests: int, warmup: int = 30) -> list[float]:
+    """Run seed_child() under `env` in a new process: [ms of CPU, thread hops] per request."""
+    code = "import django, sys; django.setup(); from bench.probes import seed_child; seed_child(*sys.argv[1:3], *map(int, sys.argv[3:]))"  # noqa: E501
+    argv = [sys.executable, "-c", code, twin, app, str(requests), str(warmup)]
+    out = subprocess.run(argv, cwd=harness.ROOT, env={**os.environ, **env}, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"the seed in one process failed ({twin}, {app}):\n{out.stderr[-2000:]}")
+    return [float(x) for x in out.stdout.split()[-2:]]
 
 
 def probe_seed(args) -> None:
@@ -228,19 +245,13 @@ def probe_seed(args) -> None:
         harness.migrate(env)
         database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
         rows: dict[str, list[dict]] = {name: [] for name in args.configs}
-        code = "import django, sys; django.setup(); from bench.probes import seed_child; seed_child(*sys.argv[1:2], int(sys.argv[2]))"  # noqa: E501
         for repeat in range(args.repeat):
             for name in args.configs if repeat % 2 == 0 else reversed(args.configs):
-                mode, extra = SEED_CONFIGS[name]
-                argv = [sys.executable, "-c", code, mode, str(args.requests)]
-                out = subprocess.run(
-                    argv, cwd=harness.ROOT, env={**env, **extra}, capture_output=True, text=True
-                )
-                if out.returncode:
-                    raise SystemExit(f"{name} failed:\n{out.stderr[-2000:]}")
-                rows[name].append({"cpu_ms": float(out.stdout.split()[-1])})
+                twin, app, extra = SEED_CONFIGS[name]
+                cpu, hops = seed_in_process(twin, app, {**env, **extra}, args.requests)
+                rows[name].append({"cpu_ms": cpu, "hops": hops})
                 print(
-                    f"{stamp()} {database} {name}: {rows[name][-1]['cpu_ms']:.2f} ms CPU per request",
+                    f"{stamp()} {database} {name}: {cpu:.2f} ms CPU, {hops:g} thread hops per request",
                     flush=True,
                 )
-    summary(rows, {"cpu_ms": f"ms CPU per request on {database}"})
+    summary(rows, {"cpu_ms": f"ms CPU per request on {database}", "hops": "thread hops per request"})

@@ -2,8 +2,9 @@
 Render a run's results.json as report.md and the plots: `python -m bench report <results.json>`.
 
 The markdown is a plain rendering of the data: the targets (bench/targets.json) and their verdicts,
-summary tables, then a table per scenario and load with each contestant's ratio to the threaded sync
-server's req/s. Why a row wins or loses is in docs/performance.md, written for the run it cites.
+the server comparison, then a table per scenario and load with each contestant's ratio to the
+threaded sync server's req/s and the verdict rule. Why a row wins or loses is written by people,
+in docs/performance.md and docs/results.md, for the run they cite.
 """
 
 import json
@@ -12,7 +13,7 @@ import statistics
 from pathlib import Path
 
 from bench import contestants
-from bench.contestants import BY_NAME, DATABASE_SCENARIOS, DATABASE_SERVERS, VARIANTS
+from bench.contestants import DATABASE_SCENARIOS, VARIANTS
 
 TARGETS = json.loads(Path(__file__).with_name("targets.json").read_text())
 TIE = TARGETS["tie"]
@@ -85,11 +86,6 @@ def table(head: list[str], rows: list[list], left: int = 1) -> list[str]:
     return [lines[0], "|" + "---|" * left + "---:|" * (len(head) - left), *lines[1:]]
 
 
-def pivot(names: list, columns: list, figures) -> list[list]:
-    """One row per name: the figures(name, column) of every column, side by side."""
-    return [[x for column in columns for x in figures(name, column)] for name in names]
-
-
 def name_of(results: dict, cell: dict) -> str:
     label = results["contestants"][cell["contestant"]]["label"]
     if cell["variant"]:
@@ -132,17 +128,14 @@ def measured(results: dict, target: dict) -> tuple[float | None, dict] | None:
     scenario, metric, against = target["scenario"], target["metric"], target.get("against")
     where = {**target.get("where", {}), "database": target.get("database", "sqlite")}
     cell = find(results, scenario, target["contestant"], **where)
-    other = against and find(results, scenario, against, **where)
-    if cell is None or (against and other is None):
+    if cell is None or (against and find(results, scenario, against, **where) is None):
         return None
     if metric == "p50/D":
         return cell["latency_ms"]["p50"] / cell["delay_ms"], cell
     if metric == "answered":
         return (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"], cell
-    if metric == "throughput":
-        return ratio(cell["throughput"], other["throughput"]), cell
 
-    def median(name: str) -> float | None:  # CPU: the median over every round of the cell
+    def median(name: str) -> float | None:  # the median over every round of the cell
         cells = [c for c in ok_cells(results, scenario, rounds=True) if c["contestant"] == name]
         values = [c[metric] for c in cells if database_of(c) == where["database"] and not c["variant"]]
         values = [v for v in values if v]
@@ -152,42 +145,25 @@ def measured(results: dict, target: dict) -> tuple[float | None, dict] | None:
 
 
 def targets(results: dict) -> list[str]:
+    """A row per target: its ratio in this run against its bound; "not measured" without its cells."""
     rows = []
     for target in TARGETS["targets"]:
         value, cell = measured(results, target) or (None, None)
-        if value is None:
-            continue
         bound = f">= {target['min']}" if "min" in target else f"<= {target['max']}"
-        ok = target.get("min", -math.inf) <= value <= target.get("max", math.inf) and not errors(cell)
+        ok = value is not None and target.get("min", -math.inf) <= value <= target.get("max", math.inf)
         against = f" / {target['against']}" if "against" in target else ""
-        what = f"{target['scenario']} {DATABASE_NAMES[database_of(cell)]} C={cell['concurrency']}"
-        what += f" D={ms(cell['delay_ms'])}" if cell["delay_ms"] else ""
+        where = DATABASE_NAMES[target.get("database", "sqlite")]
+        where += "".join(f" {k}={v}" for k, v in target.get("where", {}).items())
+        verdict = "not measured" if value is None else ["**not met**", "met"][ok and not errors(cell)]
+        errs = "-" if cell is None else errors(cell)
         ratio_of = f"{target['metric']}: {target['contestant']}{against}"
         rows.append(
-            [target["id"], what, ratio_of, f"{value:.2f}", bound, errors(cell), ["**not met**", "met"][ok]]
+            [target["id"], f"{target['scenario']} {where}", ratio_of, times(value), bound, errs, verdict]
         )
-    head = ["target", "cell", "ratio", "this run", "bound", "errors", "verdict"]
-    return table(head, rows, left=3) if rows else []
+    return table(["target", "cell", "ratio", "this run", "bound", "errors", "verdict"], rows, left=3)
 
 
-# Summary tables
-
-
-def headline(results: dict) -> list[str]:
-    """One upstream call at C=100, D=100 ms and C=1000, D=1 s: req/s and p99 per contestant."""
-    points = [(100, 100), (1000, 1000)]
-    measured_names = {c["contestant"] for c in ok_cells(results, "upstream") if not c["variant"]}
-    names = [name for name in results["contestants"] if name in measured_names]
-
-    def figures(name: str, point: tuple[int, int]) -> tuple[str, str]:
-        if point is None:
-            return (results["contestants"][name]["label"],)
-        cell = find(results, "upstream", name, concurrency=point[0], delay_ms=point[1])
-        return (rate(cell["throughput"]), latency(cell, "p99")) if cell else ("-", "-")
-
-    head = ["contestant", *(f"C={c}, D={ms(d)}: {m}" for c, d in points for m in ("req/s", "p99"))]
-    limits = ["limit C/D", *(x for c, d in points for x in (rate(c / (d / 1000)), ms(d)))]
-    return table(head, [*pivot(names, [None, *points], figures), limits])
+# The server comparison
 
 
 def which_server(results: dict) -> list[str]:
@@ -200,85 +176,53 @@ def which_server(results: dict) -> list[str]:
     columns = [("hello", {}, "hello")]
     columns += [("upstream", {"concurrency": c, "delay_ms": d}, f"C={c}, D={ms(d)}") for c, d in points]
     columns += [("seed", {}, "seed")]
-    total: dict[str, int] = {}
-
-    def figures(name: str, column: tuple) -> tuple:
-        if column is None:
-            return (name, contestants.LIFESPAN.get(name, "?"))
-        if column == "errors":
-            return (total[name],)
-        scenario, where, _ = column
-        cell, base = (find(results, scenario, n, **where) for n in (name, contestants.WHICH_SERVER_BASE))
-        if cell is None:
-            return ("-", "-")
-        total[name] = total.get(name, 0) + errors(cell)
-        x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
-        second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
-        return (rate(cell["throughput"]) + x, second)
-
-    head = ["server", "lifespan"]
+    head, rows = ["server", "lifespan"], []
     for scenario, _, title in columns:
         head += [f"{title}: req/s (x uvicorn)", "CPU/req" if scenario == "hello" else "p99"]
-    names = [n for n in contestants.WHICH_SERVER if n in measured_names]
-    total |= dict.fromkeys(names, 0)
-    return table([*head, "errors"], pivot(names, [None, *columns, "errors"], figures), left=2)
-
-
-def database_path(results: dict) -> list[str]:
-    """The database scenarios: req/s and CPU per request per database, async / gthread, the verdict."""
-    cells = [c for s in DATABASE_SCENARIOS for c in ok_cells(results, s)]
-    names = [n for n in DATABASE_SERVERS if n in results["contestants"]]
-    rows = []
-    for scenario in dict.fromkeys(c["scenario"] for c in cells):
-        for database in databases_in(cells):
-            found = {n: find(results, scenario, n, database=database) for n in names}
-            if not any(found.values()):
+    for name in [n for n in contestants.WHICH_SERVER if n in measured_names]:
+        row, total = [name, contestants.LIFESPAN.get(name, "?")], 0
+        for scenario, where, _ in columns:
+            cell, base = (find(results, scenario, n, **where) for n in (name, contestants.WHICH_SERVER_BASE))
+            if cell is None:
+                row += ["-", "-"]
                 continue
-            first = next(c for c in found.values() if c)
-            title = f"{scenario}, C={first['concurrency']}"
-            title += f", D={ms(first['delay_ms'])}" if first["delay_ms"] else ""
-            figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}"
-                       + f", **{errors(c)} errors**" * bool(errors(c)) for c in found.values()]  # fmt: skip
-            base = (found.get(BASE) or {}).get("throughput")
-            async_cells = {"tuned": found.get("uvicorn-async"), "stock": found.get("uvicorn-async-stock")}
-            ratios = {p: ratio(c["throughput"], base) if c else None for p, c in async_cells.items()}
-            verdicts = ", ".join(f"{p} {verdict_of(r)}" for p, r in ratios.items() if r is not None) or "-"
-            rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios.values()), verdicts])
-    head = ["scenario", "database", *(f"{n}: req/s, CPU/req" for n in names)]
-    return table([*head, "tuned / gthread", "stock / gthread", "async"], rows, left=2) if cells else []
+            total += errors(cell)
+            x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
+            second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
+            row += [rate(cell["throughput"]) + x, second]
+        rows.append([*row, total])
+    return table([*head, "errors"], rows, left=2)
 
 
 # A table per scenario and load
 
 
-def footprint(c: dict) -> list:
-    """What a cell cost: the server's CPU per request, its peaks, the load generator's CPU."""
-    rss, load = f"{c['peak_rss_mb']:.0f} MB", f"{c['wrk_cpu_percent_of_core']:.0f}%"
-    return [ms(c["cpu_ms_per_request"]), c["peak_threads"], rss, c["peak_fds"], load]
-
-
 def load_table(results: dict, cells: list[dict]) -> list[str]:
+    """Each contestant's figures at one load, with its req/s over BASE's and the verdict rule's word."""
     base = next((c for c in cells if c["contestant"] == BASE and not c["variant"]), None)
+    c10k, database = cells[0]["scenario"] == "c10k", cells[0]["scenario"] in DATABASE_SCENARIOS
     rows = []
     for cell in sorted(cells, key=lambda c: -c["throughput"]):
+        about = results["contestants"][cell["contestant"]]
         x = ratio(cell["throughput"], base and base["throughput"])
-        verdict = verdict_of(x) if x is not None and BY_NAME[cell["contestant"]].twin == "async" else ""
-        most = rate(None if cell["scenario"] == "hello" else limit(results, cell))
-        rows.append([name_of(results, cell), f"**{rate(cell['throughput'])}**", times(x), verdict, most,
-                     latency(cell, "p50"), latency(cell, "p99"), errors(cell), *footprint(cell)])  # fmt: skip
-    head = ["contestant", "req/s", f"x {BASE}", "async", "limit", "p50", "p99", "errors"]
-    return table([*head, "CPU/req", "threads", "RSS", "fds", "wrk CPU"], rows)
-
-
-def c10k_table(results: dict, cells: list[dict]) -> list[str]:
-    rows = [
-        [name_of(results, c), f"**{c['requests'] - c['errors']['non_2xx']:,}** of {c['concurrency']:,}",
-         c.get("max_in_flight", "-"), latency(c, "p50"), latency(c, "p99"), errors(c), f"{c['seconds']:.0f}",
-         *footprint(c)]
-        for c in cells
-    ]  # fmt: skip
-    head = ["contestant", "answered 2xx", "most open at once", "p50", "p99", "errors", "seconds"]
-    return table([*head, "CPU/req", "threads", "RSS", "fds", "client CPU"], rows)
+        twin = contestants.BY_NAME[cell["contestant"]].twin
+        verdict = verdict_of(x) if x is not None and twin in ("async", "driver") else ""
+        if c10k:
+            answered = f"**{cell['requests'] - cell['errors']['non_2xx']:,}** of {cell['concurrency']:,}"
+            figures = [answered, cell.get("max_in_flight", "-"), f"{cell['seconds']:.0f}"]
+        else:
+            most = rate(None if cell["scenario"] == "hello" else limit(results, cell))
+            figures = [f"**{rate(cell['throughput'])}**", times(x), verdict, most]
+        figures += [latency(cell, "p50"), latency(cell, "p99"), errors(cell), ms(cell["cpu_ms_per_request"])]
+        figures += [cell["peak_threads"], f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"]]
+        figures += [f"{cell['wrk_cpu_percent_of_core']:.0f}%"]
+        hops = about.get("thread_hops_per_request", {}).get(database_of(cell), "-")
+        rows.append([name_of(results, cell), *figures, *([hops] if database else [])])
+    head = (
+        ["answered 2xx", "most open at once", "seconds"] if c10k else ["req/s", f"x {BASE}", "async", "limit"]
+    )
+    head += ["p50", "p99", "errors", "CPU/req", "threads", "RSS", "fds", "client CPU" if c10k else "wrk CPU"]
+    return table(["contestant", *head, *(["thread hops per request"] if database else [])], rows)
 
 
 def load_of(results: dict, cell: dict) -> str:
@@ -309,14 +253,13 @@ def markdown(results: dict) -> str:
         f"- Verdict rule: async wins where its req/s is >= {1 + TIE:.2f}x {BASE}'s in one cell, loses at "
         f"<= {1 - TIE:.2f}x, ties between. How to read the tables: docs/benchmark/README.md.",
         "",
+        "## Targets",
+        "",
+        *targets(results),
+        "",
     ]
-    for title, lines in (
-        ("Targets", targets(results)),
-        ("Main table: one upstream call", headline(results) if ok_cells(results, "upstream") else []),
-        ("Which server", which_server(results)),
-        ("The database path", database_path(results)),
-    ):
-        out += [f"## {title}", "", *lines, ""] if lines else []
+    if servers := which_server(results):
+        out += ["## Which server", "", *servers, ""]
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
@@ -324,17 +267,23 @@ def markdown(results: dict) -> str:
         points = dict.fromkeys((database_of(c), c["concurrency"], c["delay_ms"]) for c in measured_cells)
         for point in sorted(points, key=lambda p: (list(DATABASE_NAMES).index(p[0]), p[2], p[1])):
             here = [c for c in measured_cells if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
-            render = c10k_table if scenario == "c10k" else load_table
-            out += [f"### {load_of(results, here[0])}", "", *render(results, here), ""]
-        failed = [c for c in cells if c["status"] != "ok"]
-        out += [f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})" for c in failed]
+            out += [f"### {load_of(results, here[0])}", "", *load_table(results, here), ""]
+        out += [
+            f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})"
+            for c in cells
+            if c["status"] != "ok"
+        ]
     out += ["## Plots", "", *(f"![{name}]({name})" for name in results.get("plots", [])), ""]
     rows = [[f"{name}: {c['label']}", f"`{c['command']}`",
              " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults",
              "-" if c["middleware"] is None else f"{len(c['middleware'])} classes"]
             for name, c in results["contestants"].items()]  # fmt: skip
+    rows += [[name, why, "-", "-"] for name, why in results.get("not_run", {}).items()]
     out += ["## Contestants", "", *table(["name", "command", "switches", "middleware"], rows, left=4)]
     return "\n".join(out) + "\n"
+
+
+# The plots
 
 
 def plot(results: dict, out: Path) -> list[str]:
@@ -348,12 +297,10 @@ def plot(results: dict, out: Path) -> list[str]:
     delays, written = sorted({c["delay_ms"] for c in cells}), []
     names = list(dict.fromkeys(c["contestant"] for c in cells))
     palette = plt.get_cmap("tab20").colors  # one colour per server in every panel
-    for metric, ylabel, filename in (
-        ("throughput", "requests/s answered", "upstream-throughput.png"),
-        ("p99", "p99 latency (s)", "upstream-p99.png"),
-    ):
-        panels = max(1, len(delays))
-        fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.8), squeeze=False)
+    for metric, ylabel in (("throughput", "requests/s answered"), ("p99", "p99 latency (s)")):
+        fig, axes = plt.subplots(
+            1, max(1, len(delays)), figsize=(6 * max(1, len(delays)), 4.8), squeeze=False
+        )
         for ax, delay in zip(axes[0], delays, strict=False):
             here = [c for c in cells if c["delay_ms"] == delay]
             for i, name in enumerate(names):
@@ -374,7 +321,7 @@ def plot(results: dict, out: Path) -> list[str]:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=7)
         fig.suptitle(f"asyncdemo benchmark ({results['mode']} run, {results['started'][:10]})")
-        written.append(save(fig, out / filename))
+        written.append(save(fig, out / f"upstream-{metric}.png"))
     hello = sorted(ok_cells(results, "hello"), key=lambda c: c["cpu_ms_per_request"] or 0)
     fig, ax = plt.subplots(figsize=(8, max(3.5, 1 + 0.3 * len(hello))))
     ax.barh([c["contestant"] for c in hello], [c["cpu_ms_per_request"] or 0 for c in hello])

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench import contestants, harness
-from bench.contestants import BY_NAME, DATABASE_SERVERS, OTHER_SERVERS, PROCESSES, WHICH_SERVER
+from bench.contestants import BY_NAME, OTHER_SERVERS, PROCESSES, WHICH_SERVER
 
 SCENARIOS = {
     "hello": "Hello: no I/O, the framework's own cost",
@@ -78,23 +78,30 @@ class Cell:
 
 
 def view_paths() -> dict[str, str]:
-    """Every view the benchmark loads, by URL name, reversed from the project's URLconf."""
-    from django.urls import reverse
+    """Every view the benchmark loads, by URL name, reversed from the project's URLconf (if it has it)."""
+    from django.urls import NoReverseMatch, reverse
 
-    return {name: reverse(f"views_demo:{name}") for name in contestants.VIEW_NAMES}
+    paths = {}
+    for name in contestants.VIEW_NAMES:
+        with contextlib.suppress(NoReverseMatch):  # a view being added (the driver's) may not exist yet
+            paths[name] = reverse(f"views_demo:{name}")
+    return paths
 
 
-def path_for(cell: Cell, paths: dict[str, str]) -> str:
-    contestant = BY_NAME[cell.contestant]
-    query = contestants.QUERIES.get(cell.scenario, "").format(k=cell.calls, ms=cell.delay_ms)
-    if not contestant.django:
-        return contestants.REFERENCE_PATHS[cell.scenario] + query
-    name = f"{contestant.twin}_{contestants.VIEWS[cell.scenario]}"
+def path_for(cell: Cell, paths: dict[str, str], view: str = "") -> str:
+    """The URL path a cell loads: its twin's view of the scenario (or `view`), with the query."""
+    contestant, view = BY_NAME[cell.contestant], view or cell.scenario
+    name = contestants.TWINS[contestant.twin][view]
     if cell.variant:
         variant = contestants.VARIANTS[cell.variant]
         if variant.view != name:
             raise ValueError(f"{cell.key}: {cell.variant!r} replaces {variant.view}, not {name}")
         name = variant.replacement
+    query = contestants.QUERIES.get(view, "").format(k=cell.calls, ms=cell.delay_ms)
+    if not contestant.django:
+        return name + query
+    if name not in paths:
+        raise RuntimeError(f"{cell.key}: the project has no view named {name!r}")
     return paths[name] + query
 
 
@@ -129,21 +136,28 @@ MIDDLEWARE_ROUNDS = 3
 
 
 def point(scenario: str, names, concurrency: int, **load) -> list[Cell]:
-    return [Cell(scenario, name, concurrency, **load) for name in names]
+    """A cell per contestant whose twin has a view for the scenario and who may use the database."""
+    runs = [BY_NAME[name] for name in names]
+    database = load.get("database", "sqlite")
+    return [
+        Cell(scenario, c.name, concurrency, **load)
+        for c in runs
+        if scenario in contestants.TWINS[c.twin] and c.only_on in ("", database)
+    ]
 
 
 def database_points(users: int, think_ms, concurrency: int, checked) -> list[list[Cell]]:
     """The database scenarios on each database (PostgreSQL too when DATABASE_URL names one)."""
     points = []
     for db in ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]:
-        seed = [*SYNC_SERVERS, *ASYNC_SERVERS, *OTHER_SERVERS] if db == "sqlite" else DATABASE_SERVERS
+        servers = [*contestants.DATABASE_SERVERS, *contestants.DRIVER_SERVERS]  # drivers: PostgreSQL only
+        seed = [*SYNC_SERVERS, *ASYNC_SERVERS, *OTHER_SERVERS] if db == "sqlite" else servers
         # Two sync workers cannot hold C waits of D: their cell would only measure the queue.
-        waiting = DATABASE_SERVERS[1:]
         points += [
             point("seed", seed, users, think_ms=think_ms, database=db),
-            point("read", DATABASE_SERVERS, concurrency, database=db),
-            point("locked", DATABASE_SERVERS, concurrency, database=db),
-            point("checked", waiting, checked[0], delay_ms=checked[1], database=db),
+            point("read", servers, concurrency, database=db),
+            point("locked", servers, concurrency, database=db),
+            point("checked", servers[1:], checked[0], delay_ms=checked[1], database=db),
         ]
     return points
 
@@ -217,15 +231,20 @@ PLANS = {"full": full_plan, "quick": quick_plan, "database": database_plan, "ser
 
 
 def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tuple:
-    """The wrk script's arguments: the seed's form and vote paths, or a write's token and form."""
-    twin = BY_NAME[cell.contestant].twin
+    """The wrk script's arguments: the seed's page and vote paths, or a write's token and form."""
+
+    def form() -> tuple[str, str]:  # the twin's poll form: its CSRF token and first choice
+        token, choices = harness.vote_form(httpx.get(server.url + path_for(cell, paths, "form")))
+        return token, choices[0]
+
     if cell.scenario == "seed":
-        return (path_for(cell, paths), paths[f"{twin}_vote"], 1, *cell.think_ms)
+        args = (path_for(cell, paths), path_for(cell, paths, "vote"), 1, *cell.think_ms)
+        # A page that is not the form (the driver's read) leaves vote.lua the form's token and choice.
+        return args if args[0] == path_for(cell, paths, "form") else (*args, *form())
     if cell.scenario not in WRITES:
         return ()
-    token, choices = harness.vote_form(httpx.get(server.url + paths[f"{twin}_poll"] + "?question=1"))
-    # One choice for every request: the contended write queues on that one row.
-    return token, f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
+    token, choice = form()  # one choice for every request: the contended write queues on that row
+    return token, f"question=1&choice={choice}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
 
 
 def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
@@ -257,32 +276,31 @@ def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.S
 
 
 def check(results: dict) -> list[str]:
-    """What the quick run requires: every server answered every request, and nothing is missing."""
+    """What the quick run requires: every cell answered every request, and nothing is missing."""
     problems, answered = [], set()
     required = ("throughput", "latency_ms", "errors", "cpu_ms_per_request", "peak_threads", "peak_rss_mb")
     for cell in results["cells"]:
+        missing = [name for name in (*required, "wrk_cpu_s", "server_cpu_s") if cell.get(name) is None]
+        errors = {k: v for k, v in cell.get("errors", {}).items() if v}
         if cell["status"] != "ok":
             problems.append(f"{cell['key']}: {cell['status']}: {cell.get('reason', '')}")
-            continue
-        missing = [name for name in (*required, "wrk_cpu_s", "server_cpu_s") if cell.get(name) is None]
-        errors = {k: v for k, v in cell["errors"].items() if v}
-        if missing:
-            problems.append(f"{cell['key']}: missing {', '.join(missing)}")
-        if cell["requests"] == 0:
-            problems.append(f"{cell['key']}: no request was answered")
-        elif errors:
-            problems.append(f"{cell['key']}: errors {errors}, statuses {cell['statuses']}")
+        elif missing or not cell["requests"] or errors:
+            problems.append(f"{cell['key']}: missing {missing}, {cell['requests']} answered, errors {errors}")
         else:
             answered.add(cell["contestant"])
-    silent = {c["contestant"] for c in results["cells"]} - answered
-    problems += [f"{name}: answered no cell" for name in silent]
+    problems += [
+        f"{name}: answered no cell" for name in {c["contestant"] for c in results["cells"]} - answered
+    ]
     files = ("results.json", "report.md", *results.get("plots", []))
-    written = [name for name in files if (Path(results["out"]) / name).is_file()]
-    return problems + [f"{name} was not written" for name in files if name not in written]
+    return problems + [
+        f"{name} was not written" for name in files if not (Path(results["out"]) / name).is_file()
+    ]
 
 
 def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> tuple:
     """Start the upstream, prepare each database, start every server the plan needs (once)."""
+    from bench import probes
+
     upstream = stack.enter_context(harness.serving(harness.upstream(tmp)))
     base = harness.django_env(tmp / "bench.sqlite3", upstream.url)
     # No server inherits DATABASE_URL: each cell says which database its server uses.
@@ -300,19 +318,25 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
         contestant = BY_NAME[cell.contestant]
         if cell.server in servers:
             continue
-        probe = path_for(Cell("hello", contestant.name, 1), about["paths"])
+        # Every Django server answers the hello views; the driver twin has none of its own.
+        hello = contestant.name if "hello" in contestants.TWINS[contestant.twin] else "uvicorn-async"
         env = {**envs[cell.database], **contestant.env}
+        probe = path_for(Cell("hello", hello, 1), about["paths"])
         server = harness.Server(cell.server, contestant.argv, env, probe, tmp)
         stack.callback(server.stop)
         servers[server.name] = server.start()
         described = harness.project({**base, **contestant.env}) if contestant.env else about
-        results["contestants"].setdefault(contestant.name, {
+        record = results["contestants"].setdefault(contestant.name, {
             "label": contestant.label,
             "command": " ".join(["python -m", *contestant.command]).replace("{port}", "PORT"),
             "switches": contestant.env,
             "middleware": described["middleware"] if contestant.django else None,
             "upstream_transport": described["upstream_transport"],
         })  # fmt: skip
+        if cell.scenario in contestants.DATABASE_SCENARIOS and contestant.django:
+            # Thread hops per request of one read of the seed's page and one vote, counted in-process.
+            hops = probes.seed_in_process(contestant.twin, contestant.app, env, requests=10, warmup=5)[1]
+            record.setdefault("thread_hops_per_request", {})[cell.database] = hops
     print("starting servers: " + ", ".join(servers), file=sys.stderr, flush=True)
     for server in servers.values():
         server.wait_ready()
@@ -329,15 +353,13 @@ def run(plan: Plan, out: Path) -> int:
     # this in the background ignores SIGINT for it, and Ctrl-C must still clean up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    settings = {
-        "duration_s": plan.duration,
-        "warmup_s": plan.warmup,
-        "c10k_ramp_s": plan.c10k_ramp,
-        "processes_per_server": PROCESSES,
-        "load_generator": "wrk (closed loop)",
-    }
+    settings = {"duration_s": plan.duration, "warmup_s": plan.warmup, "c10k_ramp_s": plan.c10k_ramp,
+                "processes_per_server": PROCESSES, "load_generator": "wrk (closed loop)"}  # fmt: skip
+    databases = {cell.database for cell in plan.cells if cell.scenario in contestants.DATABASE_SCENARIOS}
+    not_run = [c for c in contestants.CONTESTANTS if c.only_on and databases and c.only_on not in databases]
     results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
                "loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {},
+               "not_run": {c.name: f"not run: {c.only_on} only" for c in not_run},
                "databases": {}, "out": str(out), "cells": []}  # fmt: skip
     tmp, total = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-")), len(plan.cells)
     minutes = total * (plan.warmup + plan.duration + 2) / 60
@@ -352,11 +374,7 @@ def run(plan: Plan, out: Path) -> int:
             server = servers[cell.server]
             try:
                 record = run_cell(cell, plan, server, upstream, tmp, paths)
-                latency, errors = record["latency_ms"], sum(record["errors"].values())
-                say(
-                    f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  p99 "
-                    f"{latency['p99']:>8.1f} ms  errors {errors}  cpu {record['cpu_ms_per_request']} ms/req"
-                )
+                say(progress(record))
             except RuntimeError as exc:
                 record = {**asdict(cell), "key": cell.key, "status": "failed", "reason": str(exc)[-1500:]}
                 say(f"  failed: {exc}")
@@ -371,12 +389,19 @@ def run(plan: Plan, out: Path) -> int:
 
     report.write(results, out)
     say(f"wrote {out}/report.md, results.json and {len(results['plots'])} plots")
-    failed = [c for c in results["cells"] if c["status"] != "ok"]
-    failed = [f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in failed]
+    failed = [
+        f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in results["cells"] if c["status"] != "ok"
+    ]
     problems = check(results) if plan.mode == "quick" else failed
-    done = f"{plan.mode} benchmark: every server answered; results complete"
-    say("FAILED:\n  " + "\n  ".join(problems) if problems else done)
+    say("FAILED:\n  " + "\n  ".join(problems) if problems else f"{plan.mode} benchmark: every cell answered")
     return 1 if problems else 0
+
+
+def progress(record: dict) -> str:
+    """A measured cell in one line: what it served, its latency, errors and CPU."""
+    latency, errors = record["latency_ms"], sum(record["errors"].values())
+    return (f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  p99 {latency['p99']:>8.1f}"
+            f" ms  errors {errors}  cpu {record['cpu_ms_per_request']} ms/req")  # fmt: skip
 
 
 def say(line: str) -> None:
@@ -393,8 +418,8 @@ def loadavg() -> list[str]:
 
 def main(args) -> int:
     plan = PLANS[args.plan]()
-    if args.only:
-        plan = dataclasses.replace(plan, cells=[c for c in plan.cells if any(p in c.key for p in args.only)])
+    chosen = [c for c in plan.cells if any(p in c.key for p in args.only or [""])]
+    plan = dataclasses.replace(plan, cells=[c for c in chosen if not any(p in c.key for p in args.skip)])
     if any(cell.database == "postgresql" for cell in plan.cells) and not os.environ.get("DATABASE_URL"):
         raise SystemExit("the plan has PostgreSQL cells but DATABASE_URL is not set")
     if not shutil.which("wrk"):

@@ -2,13 +2,15 @@
 -- then vote for a random choice with the token in X-CSRFToken, waiting between requests like
 -- the seed's Locust users. wrk calls request() per thread, not per connection, so each thread
 -- alternates GET and POST: every vote carries a token and a choice a real GET gave this thread.
--- Arguments: poll path, vote path, question id, think time min ms, think time max ms.
+-- Arguments: page path, vote path, question id, think time min ms, think time max ms, and for a
+-- page that is not the form, the form's token and a choice.
 local poll_path, vote_path, question, think_min, think_max
 local token, choices, sent = nil, {}, 0
 
 function init(args)
   poll_path, vote_path, question = args[1], args[2], args[3]
   think_min, think_max = tonumber(args[4]), tonumber(args[5])
+  if args[6] then token, choices = args[6], {args[7]} end
   math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
 end
 
