@@ -53,6 +53,17 @@ def migrate(env: dict[str, str]) -> None:
         subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, check=True)
 
 
+def in_django(function: str, env: dict[str, str], *args: str) -> str:
+    """Call bench.<module>.<function>(*args) in a new Django process under `env`; return what it printed."""
+    module, name = function.rsplit(".", 1)
+    code = f"import django, sys; django.setup(); from {module} import {name}; {name}(*sys.argv[1:])"
+    run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env={**os.environ, **env},
+                         capture_output=True, text=True)  # fmt: skip
+    if run.returncode:
+        raise RuntimeError(f"{function}{args} failed:\n{run.stderr[-2000:]}")
+    return run.stdout
+
+
 # The process sampler: a server's process and all its descendants, read with psutil (the same
 # /proc fields and clock ticks as reading them by hand: tests/serving/test_bench.py checks it).
 
@@ -329,12 +340,7 @@ def describe_project() -> None:
 
 def project(env: dict[str, str]) -> dict:
     """Ask the project (not a running server) under `env` what describe_project() prints."""
-    code = "import django; django.setup(); from bench.harness import describe_project; describe_project()"
-    argv, env = [sys.executable, "-c", code], {**os.environ, **env}
-    run = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
-    if run.returncode:
-        raise RuntimeError(f"the project did not describe itself:\n{run.stderr[-2000:]}")
-    return json.loads(run.stdout)
+    return json.loads(in_django("bench.harness.describe_project", env))
 
 
 PACKAGES = "Django asgiref httpx httpcore uvicorn gunicorn starlette uvloop httptools httpx-aiohttp aiohttp"

@@ -203,7 +203,7 @@ async def aseed_cpu(client, paths: list[str], rounds: int, warmup: int) -> float
     return time.process_time() - started
 
 
-def seed_child(twin: str, app: str, requests: int, warmup: int) -> None:
+def seed_child(twin: str, app: str, requests: str, warmup: str) -> None:
     """Run the seed through httpx's app transports, in this process; print CPU ms and hops per request."""
     import httpx
     from django.conf import settings
@@ -211,7 +211,7 @@ def seed_child(twin: str, app: str, requests: int, warmup: int) -> None:
 
     from bench.run import view_paths
 
-    paths, views, rounds = view_paths(), contestants.TWINS[twin], requests // 2
+    paths, views, rounds, warmup = view_paths(), contestants.TWINS[twin], int(requests) // 2, int(warmup)
     paths = [paths[views[view]] + contestants.QUERIES.get(view, "") for view in ("form", "seed", "vote")]
     app, base = import_string((app or settings.ASGI_APPLICATION).replace(":", ".")), "http://127.0.0.1"
     count_hops()
@@ -230,12 +230,8 @@ def seed_child(twin: str, app: str, requests: int, warmup: int) -> None:
 
 def seed_in_process(twin: str, app: str, env: dict[str, str], requests: int, warmup: int = 30) -> list[float]:
     """Run seed_child() under `env` in a new process: [ms of CPU, thread hops] per request."""
-    code = "import django, sys; django.setup(); from bench.probes import seed_child; seed_child(*sys.argv[1:3], *map(int, sys.argv[3:]))"  # noqa: E501
-    argv = [sys.executable, "-c", code, twin, app, str(requests), str(warmup)]
-    out = subprocess.run(argv, cwd=harness.ROOT, env={**os.environ, **env}, capture_output=True, text=True)
-    if out.returncode:
-        raise RuntimeError(f"the seed in one process failed ({twin}, {app}):\n{out.stderr[-2000:]}")
-    return [float(x) for x in out.stdout.split()[-2:]]
+    out = harness.in_django("bench.probes.seed_child", env, twin, app, str(requests), str(warmup))
+    return [float(x) for x in out.split()[-2:]]
 
 
 def probe_seed(args) -> None:

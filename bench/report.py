@@ -203,7 +203,6 @@ def load_table(results: dict, cells: list[dict]) -> list[str]:
     c10k, database = cells[0]["scenario"] == "c10k", cells[0]["scenario"] in DATABASE_SCENARIOS
     rows = []
     for cell in sorted(cells, key=lambda c: -c["throughput"]):
-        about = results["contestants"][cell["contestant"]]
         x = ratio(cell["throughput"], base and base["throughput"])
         twin = contestants.BY_NAME[cell["contestant"]].twin
         verdict = verdict_of(x) if x is not None and twin in ("async", "driver") else ""
@@ -216,7 +215,7 @@ def load_table(results: dict, cells: list[dict]) -> list[str]:
         figures += [latency(cell, "p50"), latency(cell, "p99"), errors(cell), ms(cell["cpu_ms_per_request"])]
         figures += [cell["peak_threads"], f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"]]
         figures += [f"{cell['wrk_cpu_percent_of_core']:.0f}%"]
-        hops = about.get("thread_hops_per_request", {}).get(database_of(cell), "-")
+        hops = results.get("hops", {}).get(cell["contestant"], {}).get(database_of(cell), "-")
         rows.append([name_of(results, cell), *figures, *([hops] if database else [])])
     head = (
         ["answered 2xx", "most open at once", "seconds"] if c10k else ["req/s", f"x {BASE}", "async", "limit"]

@@ -275,23 +275,18 @@ def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.S
     return record
 
 
-def check(results: dict) -> list[str]:
-    """What the quick run requires: every cell answered every request, and nothing is missing."""
-    problems, answered = [], set()
-    required = ("throughput", "latency_ms", "errors", "cpu_ms_per_request", "peak_threads", "peak_rss_mb")
-    for cell in results["cells"]:
-        missing = [name for name in (*required, "wrk_cpu_s", "server_cpu_s") if cell.get(name) is None]
-        errors = {k: v for k, v in cell.get("errors", {}).items() if v}
-        if cell["status"] != "ok":
-            problems.append(f"{cell['key']}: {cell['status']}: {cell.get('reason', '')}")
-        elif missing or not cell["requests"] or errors:
-            problems.append(f"{cell['key']}: missing {missing}, {cell['requests']} answered, errors {errors}")
-        else:
-            answered.add(cell["contestant"])
-    problems += [
-        f"{name}: answered no cell" for name in {c["contestant"] for c in results["cells"]} - answered
+def check(results: dict, complete: bool = True) -> list[str]:
+    """Every cell was measured; if `complete` (the quick run), it answered every request, nothing missing."""
+    problems = [
+        f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in results["cells"] if c["status"] != "ok"
     ]
-    files = ("results.json", "report.md", *results.get("plots", []))
+    required = ("throughput", "latency_ms", "errors", "cpu_ms_per_request", "peak_threads", "peak_rss_mb")
+    for cell in [c for c in results["cells"] if c["status"] == "ok"] if complete else []:
+        missing = [name for name in (*required, "wrk_cpu_s", "server_cpu_s") if cell.get(name) is None]
+        errors = {k: v for k, v in cell["errors"].items() if v}
+        if missing or not cell["requests"] or errors:
+            problems.append(f"{cell['key']}: missing {missing}, {cell['requests']} answered, errors {errors}")
+    files = ("results.json", "report.md", *results.get("plots", [])) if complete else ()
     return problems + [
         f"{name} was not written" for name in files if not (Path(results["out"]) / name).is_file()
     ]
@@ -315,29 +310,28 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
     results["project"] = {k: about[k] for k in ("paths", "middleware", "upstream_transport")}
     servers: dict[str, harness.Server] = {}
     for cell in plan.cells:
-        contestant = BY_NAME[cell.contestant]
+        contestant, env = BY_NAME[cell.contestant], {**envs[cell.database], **BY_NAME[cell.contestant].env}
+        if cell.scenario in contestants.DATABASE_SCENARIOS and contestant.django:
+            # Thread hops per request of one read of the seed's page and one vote, counted in-process.
+            hops = results["hops"].setdefault(contestant.name, {})
+            if cell.database not in hops:
+                hops[cell.database] = probes.seed_in_process(contestant.twin, contestant.app, env, 10, 5)[1]
         if cell.server in servers:
             continue
         # Every Django server answers the hello views; the driver twin has none of its own.
         hello = contestant.name if "hello" in contestants.TWINS[contestant.twin] else "uvicorn-async"
-        env = {**envs[cell.database], **contestant.env}
         probe = path_for(Cell("hello", hello, 1), about["paths"])
-        server = harness.Server(cell.server, contestant.argv, env, probe, tmp)
-        stack.callback(server.stop)
-        servers[server.name] = server.start()
+        servers[cell.server] = harness.Server(cell.server, contestant.argv, env, probe, tmp).start()
+        stack.callback(servers[cell.server].stop)
         described = harness.project({**base, **contestant.env}) if contestant.env else about
-        record = results["contestants"].setdefault(contestant.name, {
+        results["contestants"].setdefault(contestant.name, {
             "label": contestant.label,
             "command": " ".join(["python -m", *contestant.command]).replace("{port}", "PORT"),
             "switches": contestant.env,
             "middleware": described["middleware"] if contestant.django else None,
             "upstream_transport": described["upstream_transport"],
         })  # fmt: skip
-        if cell.scenario in contestants.DATABASE_SCENARIOS and contestant.django:
-            # Thread hops per request of one read of the seed's page and one vote, counted in-process.
-            hops = probes.seed_in_process(contestant.twin, contestant.app, env, requests=10, warmup=5)[1]
-            record.setdefault("thread_hops_per_request", {})[cell.database] = hops
-    print("starting servers: " + ", ".join(servers), file=sys.stderr, flush=True)
+    say("starting servers: " + ", ".join(servers))
     for server in servers.values():
         server.wait_ready()
         harness.wait_quiet(server.pid)
@@ -360,7 +354,7 @@ def run(plan: Plan, out: Path) -> int:
     results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
                "loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {},
                "not_run": {c.name: f"not run: {c.only_on} only" for c in not_run},
-               "databases": {}, "out": str(out), "cells": []}  # fmt: skip
+               "databases": {}, "hops": {}, "out": str(out), "cells": []}  # fmt: skip
     tmp, total = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-")), len(plan.cells)
     minutes = total * (plan.warmup + plan.duration + 2) / 60
     say(f"benchmark ({plan.mode}): {total} cells, about {minutes:.0f} min; logs in {tmp}")
@@ -389,10 +383,7 @@ def run(plan: Plan, out: Path) -> int:
 
     report.write(results, out)
     say(f"wrote {out}/report.md, results.json and {len(results['plots'])} plots")
-    failed = [
-        f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in results["cells"] if c["status"] != "ok"
-    ]
-    problems = check(results) if plan.mode == "quick" else failed
+    problems = check(results, complete=plan.mode == "quick")
     say("FAILED:\n  " + "\n  ".join(problems) if problems else f"{plan.mode} benchmark: every cell answered")
     return 1 if problems else 0
 
