@@ -60,8 +60,9 @@ class Contestant:
     label: str = ""
     only_on: str = ""  # a database this contestant needs ("postgresql"), or any
 
-    def argv(self, port: int) -> list[str]:
-        return [sys.executable, "-m", *(part.format(port=port) for part in self.command)]
+    @property
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", *self.command]
 
     @property
     def django(self) -> bool:

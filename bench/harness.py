@@ -139,8 +139,8 @@ def answers(url: str, timeout: float) -> bool:
 class Server:
     """A server in its own session on a free port, so it and every process it forks stop together."""
 
-    def __init__(self, name: str, argv, env: dict[str, str], probe: str, logs: Path):
-        self.name, self.argv_of, self.env, self.probe = name, argv, env, probe
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], probe: str, logs: Path):
+        self.name, self.template, self.env, self.probe = name, argv, env, probe  # argv: "{port}" filled in
         self.log_path = logs / f"{name}.log"
         self.process: subprocess.Popen | None = None
         self.port = self.starts = 0
@@ -157,7 +157,7 @@ class Server:
         with socket.socket() as sock:  # a free port
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.argv = self.argv_of(self.port)
+        self.argv = [part.replace("{port}", str(self.port)) for part in self.template]
         with self.log_path.open("a") as log:
             log.write(f"\n--- {' '.join(self.argv)}\n")
             log.flush()
@@ -214,8 +214,8 @@ def serving(server: Server):
 
 def upstream(logs: Path, workers: int = 1) -> Server:
     """The slow upstream (slow_upstream/), its own process."""
-    argv = [sys.executable, "-m", "slow_upstream", "--workers", str(workers), "--port"]
-    return Server("upstream", lambda port: [*argv, str(port)], {}, "/delay?ms=0", logs)
+    argv = [sys.executable, "-m", "slow_upstream", "--workers", str(workers), "--port", "{port}"]
+    return Server("upstream", argv, {}, "/delay?ms=0", logs)
 
 
 def vote_form(response: httpx.Response) -> tuple[str, list[str]]:

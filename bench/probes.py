@@ -3,8 +3,8 @@ Focused before/after probes for docs/performance.md, beside the full run (`pytho
 
 `wrk` starts one uvicorn per configuration with the run's own starter, load and sampler;
 `transport` and `seed` measure CPU in one process, where no server or load generator shares the
-cores (holding many slow requests at once is the run's C10K cell: `python -m bench run --only c10k`).
-Configurations are interleaved (A B A B ...) because the machine is shared and noisy; each
+cores; `seed` counts thread hops too (holding many slow requests at once is the run's C10K cell).
+Configurations are interleaved (A B B A ...) because the machine is shared and noisy; each
 probe prints one line per run, then the median and spread per configuration.
 """
 
@@ -16,12 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import contestants, harness
 from bench.contestants import DRIVER, STOCK, TUNED, WSGI
 
-# name: (twin, the app it is served by, or the settings' ASGI_APPLICATION, its settings). The tuned
+# name: (twin, the app serving it, or "" for the settings' ASGI_APPLICATION, its settings). The tuned
 # profile keeps SQLite connections on its threads; the -age0 ones open one per request.
 AGE0 = {**TUNED, "SQLITE_CONN_MAX_AGE": "0"}
 SEED_CONFIGS = {"wsgi-sync": ("sync", WSGI, STOCK), "asgi-stock": ("async", "", STOCK),
@@ -30,20 +31,27 @@ SEED_CONFIGS = {"wsgi-sync": ("sync", WSGI, STOCK), "asgi-stock": ("async", "", 
                 "asgi-driver": ("driver", "", {**TUNED, **DRIVER})}  # fmt: skip
 
 
-def stamp() -> str:
-    return f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}"
-
-
-def summary(rows: dict[str, list[dict]], keys: dict[str, str]) -> None:
+def interleaved(names: list[str], repeat: int, measure: Callable[[str], dict], units: dict[str, str]) -> None:
+    """Measure each configuration `repeat` times, in alternating order; print each run, then the medians."""
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}")
+    rows: dict[str, list[dict]] = {name: [] for name in names}
+    for i in range(repeat):
+        for name in names if i % 2 == 0 else names[::-1]:
+            rows[name].append(figures := measure(name))
+            print(
+                f"{name:>16} run {i + 1}: " + ", ".join(f"{figures[k]} {u}" for k, u in units.items()),
+                flush=True,
+            )
     print("# median (min-max)")
     for name, runs in rows.items():
-        figures = {unit: [run[key] for run in runs if run[key] is not None] for key, unit in keys.items()}
+        values = {unit: [run[key] for run in runs if run[key] is not None] for key, unit in units.items()}
         parts = [
-            f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {unit}"
-            for unit, v in figures.items()
-            if v
+            f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {u}" for u, v in values.items() if v
         ]
         print(f"{name:>16}: " + ", ".join(parts))
+
+
+# uvicorn per configuration under wrk
 
 
 def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
@@ -60,50 +68,46 @@ def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
     return name, options, env
 
 
-@contextlib.contextmanager
-def alongside(args, url: str):
-    """A second wrk on --alongside during the measured one (its CPU counts as other load)."""
-    seconds, connections = args.warmup + args.duration + 2, args.alongside_connections
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", f"{url}{args.alongside}"]
-    with contextlib.ExitStack() as stack:
-        if args.alongside:
-            stack.callback(stack.enter_context(subprocess.Popen(argv, stdout=subprocess.DEVNULL)).terminate)
-        yield
-
-
 def probe_wrk(args) -> None:
     """Throughput, latency, errors and server CPU per request of uvicorn under wrk, per configuration."""
-    configs = [config(spec) for spec in args.config]
-    rows: dict[str, list[dict]] = {name: [] for name, _, _ in configs}
-    print(f"{stamp()}\n# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
+    configs = {name: (options, env) for name, options, env in map(config, args.config)}
+    print(f"# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
     tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-probe-"))
     with harness.serving(harness.upstream(tmp, args.upstream_workers)) as upstream:
         base = harness.django_env(tmp / "probe.sqlite3", upstream.url)
         harness.migrate(base)
         script = harness.lua_script(tmp, "hello")
-        for repeat in range(args.repeat):
-            for name, options, env in configs:
-                server = uvicorn(name, options, {**base, **env}, tmp)
-                with harness.serving(server), alongside(args, server.url):
-                    url, load = server.url + args.path, (args.connections, args.warmup, args.timeout)
-                    harness.load(harness.wrk(url, *load, script=script))
-                    load = (args.connections, args.duration, args.timeout)
-                    cell = harness.measure(harness.wrk(url, *load, script=script), server, upstream)
-                cell |= {"p50": cell["latency_ms"]["p50"], "p99": cell["latency_ms"]["p99"]}
-                rows[name].append(cell)
-                print(f"{name:>16} run {repeat + 1}: {cell['throughput']:8.1f} req/s  p50 {cell['p50']:8.1f} "
-                      f"ms  p99 {cell['p99']:8.1f} ms  errors {sum(cell['errors'].values())}  "
-                      f"server CPU {cell['cpu_ms_per_request']} ms/req", flush=True)  # fmt: skip
-    summary(
-        rows, {"throughput": "req/s", "p50": "ms p50", "p99": "ms p99", "cpu_ms_per_request": "ms CPU/req"}
-    )
 
+        def measure(name: str) -> dict:
+            options, env = configs[name]
+            app = harness.project({**base, **env})["asgi_app"]
+            argv = [sys.executable, "-m", "uvicorn", app, *contestants.QUIET, "--backlog", "16384", *options]
+            server = harness.Server(
+                name, [*argv, "--port", "{port}"], {**base, **env}, "/demo/async_hello/", tmp
+            )
+            with harness.serving(server), contextlib.ExitStack() as stack:
+                if args.alongside:  # a second wrk on another path (its CPU counts as other load)
+                    seconds, url = args.warmup + args.duration + 2, server.url + args.alongside
+                    wrk = [
+                        "wrk",
+                        "-t1",
+                        f"-c{args.alongside_connections}",
+                        f"-d{seconds}s",
+                        "--timeout",
+                        "30s",
+                        url,
+                    ]
+                    stack.callback(
+                        stack.enter_context(subprocess.Popen(wrk, stdout=subprocess.DEVNULL)).terminate
+                    )
+                url = server.url + args.path
+                harness.load(harness.wrk(url, args.connections, args.warmup, args.timeout, script=script))
+                load = harness.wrk(url, args.connections, args.duration, args.timeout, script=script)
+                cell = harness.measure(load, server, upstream)
+            return {**cell, **cell["latency_ms"], "errors": sum(cell["errors"].values())}
 
-def uvicorn(name: str, options: list[str], env: dict[str, str], logs: Path) -> harness.Server:
-    """uvicorn serving the settings' own ASGI entry, with the configuration's options."""
-    app, quiet = harness.project(env)["asgi_app"], ("--no-access-log", "--log-level", "warning")
-    argv = [sys.executable, "-m", "uvicorn", app, *quiet, "--backlog", "16384", *options, "--port"]
-    return harness.Server(name, lambda port: [*argv, str(port)], env, "/demo/async_hello/", logs)
+        units = {"throughput": "req/s", "p50": "ms p50", "p99": "ms p99", "errors": "errors"}
+        interleaved(list(configs), args.repeat, measure, {**units, "cpu_ms_per_request": "ms CPU/req"})
 
 
 # CPU per upstream call for each transport, in this process
@@ -144,18 +148,16 @@ def probe_transport(args) -> None:
         os.environ["UPSTREAM_URL"] = upstream.url
         django.setup()
         runner = __import__("uvloop").run if args.loop == "uvloop" else asyncio.run
-        print(stamp())
         print(f"# {args.concurrency} calls at once, {args.rounds} rounds, delay {args.delay} ms, {args.loop}")
-        rows: dict[str, list[dict]] = {name: [] for name in args.transports}
-        for repeat in range(args.repeat):
-            for name in args.transports:
-                used, calls = runner(transport_round(name, args.concurrency, args.rounds, args.delay))
-                rows[name].append({"cpu_ms": 1000 * used / calls})
-                print(f"{name:>8} run {repeat + 1}: {1000 * used / calls:.3f} ms CPU per call", flush=True)
-    summary(rows, {"cpu_ms": "ms CPU per call"})
+
+        def measure(name: str) -> dict:
+            used, calls = runner(transport_round(name, args.concurrency, args.rounds, args.delay))
+            return {"cpu_ms": round(1000 * used / calls, 3)}
+
+        interleaved(args.transports, args.repeat, measure, {"cpu_ms": "ms CPU per call"})
 
 
-# The seed in one process: CPU and thread hops per request of the page and the vote (target Z1)
+# The seed in one process: CPU and thread hops per request of the page and the vote (targets Z1-Z2)
 
 HOPS = [0]  # calls into asgiref's thread executors since count_hops(), in the child
 
@@ -235,19 +237,17 @@ def seed_in_process(twin: str, app: str, env: dict[str, str], requests: int, war
 
 
 def probe_seed(args) -> None:
-    """CPU the Django path itself spends per request of the seed (form + vote), client included."""
+    """CPU the Django path itself spends per request of the seed (page + vote), and its thread hops."""
     with tempfile.TemporaryDirectory(prefix="asyncdemo-seed-") as tmp:
         env = {**os.environ, **harness.django_env(Path(tmp) / "seed.sqlite3", "http://127.0.0.1:9")}
         harness.migrate(env)
-        database = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
-        rows: dict[str, list[dict]] = {name: [] for name in args.configs}
-        for repeat in range(args.repeat):
-            for name in args.configs if repeat % 2 == 0 else reversed(args.configs):
-                twin, app, extra = SEED_CONFIGS[name]
-                cpu, hops = seed_in_process(twin, app, {**env, **extra}, args.requests)
-                rows[name].append({"cpu_ms": cpu, "hops": hops})
-                print(
-                    f"{stamp()} {database} {name}: {cpu:.2f} ms CPU, {hops:g} thread hops per request",
-                    flush=True,
-                )
-    summary(rows, {"cpu_ms": f"ms CPU per request on {database}", "hops": "thread hops per request"})
+
+        def measure(name: str) -> dict:
+            twin, app, settings = SEED_CONFIGS[name]
+            cpu, hops = seed_in_process(twin, app, {**env, **settings}, args.requests)
+            return {"cpu_ms": cpu, "hops": hops}
+
+        on = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
+        interleaved(
+            args.configs, args.repeat, measure, {"cpu_ms": f"ms CPU per request on {on}", "hops": "hops"}
+        )
