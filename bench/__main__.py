@@ -32,19 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     ):
         plans.add_argument(f"--{plan}", dest="plan", action="store_const", const=plan, help=f"only {what}")
     bench.add_argument("--out", type=Path, help="where to write the results (default bench/results/<time>)")
-    bench.add_argument("--only", nargs="*", default=[], help="only the cells whose key contains one of these")
-    bench.add_argument(
-        "--skip", nargs="*", default=[], help="leave out the cells whose key contains one of these"
-    )
+    for option, which in (("only", "only"), ("skip", "leave out")):
+        bench.add_argument(
+            f"--{option}", nargs="*", default=[], help=f"{which} the cells whose key has one of these"
+        )
     bench.set_defaults(plan="full", run=run.main)
 
     report = commands.add_parser("report", help="render report.md and the plots from a results.json")
     report.add_argument("results", type=Path)
     report.set_defaults(run=rerender)
 
-    wrk = commands.add_parser(
-        "wrk", help="uvicorn per configuration under wrk: req/s, latency, CPU per request"
-    )
+    wrk = commands.add_parser("wrk", help="uvicorn per configuration under wrk: req/s, latency, CPU/request")
     wrk.add_argument("--path", default="/demo/async_upstream/?delay=100")
     wrk.add_argument("--config", action="append", required=True, help=probes.config.__doc__)
     wrk.add_argument("--alongside", help="a path a second wrk loads at the same time")
@@ -59,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     transport.add_argument("--transports", nargs="+", default=transports[:2], choices=transports)
     transport.set_defaults(run=probes.probe_transport)
 
-    seed = commands.add_parser("seed", help="CPU per request of the seed scenario, in one process")
+    seed = commands.add_parser("seed", help="CPU and thread hops per request of the seed, in one process")
     numbers(seed, requests=400, repeat=3)  # requests: measured per run, half forms, half votes
     configs = list(probes.SEED_CONFIGS)
     seed.add_argument("--configs", nargs="+", default=configs[:3], choices=configs)

@@ -33,17 +33,13 @@ LUA = Path(__file__).resolve().parent / "wrk"
 def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
     """The environment of every Django server: DEBUG off, plain HTTP on loopback, the run's upstream."""
     return {
-        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings",
-        "DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "asyncdemo.settings", "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
         "HTTPS": "0",  # without it, DEBUG=0 turns on the HTTPS redirect
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "UPSTREAM_URL": upstream_url,
         "UPSTREAM_MAX_CONNECTIONS": "10000",  # each process may hold all of C=10,000 on the upstream
-        "SQLITE_PATH": str(sqlite),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
+        "SQLITE_PATH": str(sqlite), "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
+    }  # fmt: skip
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -54,7 +50,7 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def in_django(function: str, env: dict[str, str], *args: str) -> str:
-    """Call bench.<module>.<function>(*args) in a new Django process under `env`; return what it printed."""
+    """Call `function` (module.name) with `args` in a new Django process under `env`; return its output."""
     module, name = function.rsplit(".", 1)
     code = f"import django, sys; django.setup(); from {module} import {name}; {name}(*sys.argv[1:])"
     run = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env={**os.environ, **env},
@@ -286,28 +282,23 @@ def measure(argv: list[str], server: Server, upstream: Server) -> dict:
     other = max(0.0, after[2][0] - before[2][0] - server_cpu - upstream_cpu - load_cpu)
     errors = {kind: result["errors"][kind] for kind in ("timeout", "connect", "read", "write")}
     return {
-        "requests": requests,
-        "seconds": round(seconds, 3),
-        "throughput": round(requests / seconds, 1),
+        "requests": requests, "seconds": round(seconds, 3), "throughput": round(requests / seconds, 1),
         "ok_throughput": round((requests - non_2xx) / seconds, 1),
         "latency_ms": {k: round(v / 1000, 1) for k, v in result["latency_us"].items()},
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "errors": {"non_2xx": non_2xx, **errors},
         "server_cpu_s": round(server_cpu, 2),
         "cpu_ms_per_request": round(server_cpu / requests * 1000, 3) if requests else None,
-        "peak_threads": peak["threads"],
-        "peak_rss_mb": round(peak["rss_bytes"] / 2**20, 1),
-        "peak_fds": peak["fds"],
-        "peak_processes": peak["processes"],
+        "peak_threads": peak["threads"], "peak_rss_mb": round(peak["rss_bytes"] / 2**20, 1),
+        "peak_fds": peak["fds"], "peak_processes": peak["processes"],
         # A worker that died or was replaced during the window takes its CPU time with it.
         "process_churn": after[0]["pids"] != before[0]["pids"],
-        "wrk_cpu_s": round(load_cpu, 2),
-        "wrk_cpu_percent_of_core": round(load_cpu / seconds * 100, 1),
+        "wrk_cpu_s": round(load_cpu, 2), "wrk_cpu_percent_of_core": round(load_cpu / seconds * 100, 1),
         "upstream_cpu_s": round(upstream_cpu, 2),
         # CPU the machine spent on anything but this cell's server, upstream and load generator.
         "other_cpu_percent_of_machine": round(other / total * 100, 1) if total else None,
         **({"max_in_flight": result["max_in_flight"]} if "max_in_flight" in result else {}),
-    }
+    }  # fmt: skip
 
 
 # What a run records about the project and the machine
@@ -325,9 +316,8 @@ def describe_project() -> None:
         version = "PostgreSQL " + ".".join(map(str, divmod(connection.pg_version, 10000)))
     else:
         version = "SQLite " + connection.Database.sqlite_version
-    options = {
-        k: v for k, v in db.get("OPTIONS", {}).items() if k in ("pool", "init_command", "transaction_mode")
-    }
+    options = db.get("OPTIONS", {})
+    options = {k: v for k, v in options.items() if k in ("pool", "init_command", "transaction_mode")}
     database = {"vendor": connection.vendor, "version": version, "conn_max_age": db["CONN_MAX_AGE"]}
     print(json.dumps({
         "paths": view_paths(),
@@ -359,14 +349,11 @@ def machine() -> dict:
 
     dirty = " (with local changes)" if output("git", "status", "--porcelain") else ""
     return {
-        "cpu": cpu.group(1) if cpu else platform.processor(),
-        "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "packages": packages,
+        "cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "kernel": platform.release(),
+        "python": platform.python_version(), "packages": packages,
         "wrk": output("wrk", "-v").split(" Copyright")[0],
         "commit": output("git", "rev-parse", "--short", "HEAD") + dirty,
         "somaxconn": int(Path("/proc/sys/net/core/somaxconn").read_text()),
         "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-    }
+    }  # fmt: skip

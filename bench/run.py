@@ -67,8 +67,9 @@ class Cell:
     @property
     def expected_ms(self) -> int:
         """The least latency the view can have: its upstream waits, one after another in sync_fanout."""
-        twin = BY_NAME[self.contestant].twin
-        sequential = self.scenario == "fanout" and twin == "sync" and not self.variant
+        sequential = (
+            self.scenario == "fanout" and BY_NAME[self.contestant].twin == "sync" and not self.variant
+        )
         return self.delay_ms * (self.calls if sequential else 1)
 
     @property
@@ -137,12 +138,9 @@ MIDDLEWARE_ROUNDS = 3
 
 def point(scenario: str, names, concurrency: int, **load) -> list[Cell]:
     """A cell per contestant whose twin has a view for the scenario and who may use the database."""
-    runs = [BY_NAME[name] for name in names]
-    database = load.get("database", "sqlite")
+    runs = [BY_NAME[name] for name in names if scenario in contestants.TWINS[BY_NAME[name].twin]]
     return [
-        Cell(scenario, c.name, concurrency, **load)
-        for c in runs
-        if scenario in contestants.TWINS[c.twin] and c.only_on in ("", database)
+        Cell(scenario, c.name, concurrency, **load) for c in runs if c.only_on in ("", load.get("database"))
     ]
 
 
@@ -336,7 +334,7 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
         server.wait_ready()
         harness.wait_quiet(server.pid)
         for _ in range(2 * PROCESSES):  # load each worker's code before anything is measured
-            harness.answers(server.url + server.probe, timeout=10)
+            server.answers(timeout=10)
     return upstream, servers, about["paths"]
 
 
@@ -368,7 +366,10 @@ def run(plan: Plan, out: Path) -> int:
             server = servers[cell.server]
             try:
                 record = run_cell(cell, plan, server, upstream, tmp, paths)
-                say(progress(record))
+                latency, errors = record["latency_ms"], sum(record["errors"].values())
+                say(f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  "
+                    f"p99 {latency['p99']:>8.1f} ms  errors {errors}  "
+                    f"cpu {record['cpu_ms_per_request']} ms/req")  # fmt: skip
             except RuntimeError as exc:
                 record = {**asdict(cell), "key": cell.key, "status": "failed", "reason": str(exc)[-1500:]}
                 say(f"  failed: {exc}")
@@ -386,13 +387,6 @@ def run(plan: Plan, out: Path) -> int:
     problems = check(results, complete=plan.mode == "quick")
     say("FAILED:\n  " + "\n  ".join(problems) if problems else f"{plan.mode} benchmark: every cell answered")
     return 1 if problems else 0
-
-
-def progress(record: dict) -> str:
-    """A measured cell in one line: what it served, its latency, errors and CPU."""
-    latency, errors = record["latency_ms"], sum(record["errors"].values())
-    return (f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  p99 {latency['p99']:>8.1f}"
-            f" ms  errors {errors}  cpu {record['cpu_ms_per_request']} ms/req")  # fmt: skip
 
 
 def say(line: str) -> None:

@@ -12,17 +12,12 @@ import os
 
 from asyncdemo import settings as base
 from tuned.settings import *  # noqa: F403
-from tuned.settings import DATABASES
+from tuned.settings import DATABASES, MIDDLEWARE
 
-match os.environ.get("BENCH_MIDDLEWARE"):
-    case "django":
-        MIDDLEWARE = base.MIDDLEWARE
-    case "none":
-        MIDDLEWARE = []
-    case None:
-        pass
-    case other:
-        raise SystemExit(f"BENCH_MIDDLEWARE must be 'django' or 'none', not {other!r}.")
+choices = {"django": base.MIDDLEWARE, "none": [], None: MIDDLEWARE}
+if (chosen := os.environ.get("BENCH_MIDDLEWARE")) not in choices:
+    raise SystemExit(f"BENCH_MIDDLEWARE must be 'django' or 'none', not {chosen!r}.")
+MIDDLEWARE = choices[chosen]
 
 if os.environ.get("BENCH_LEND_THREADS") == "0":
     # The project's ASGI entry, without the tuned one's lent threads.
