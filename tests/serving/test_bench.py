@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from bench import harness, hold, report, run
-from bench.contestants import DATABASE_SCENARIOS, OTHER_SERVERS, WHICH_SERVER
+from bench.contestants import DATABASE_SCENARIOS, DRIVER_SERVERS, OTHER_SERVERS, WHICH_SERVER
 from views_demo.models import Question
 
 
@@ -141,7 +141,10 @@ def test_targets_are_ratios_of_cells_in_the_same_run_against_the_data_files_boun
     assert rows[("P1", "p50/D: uvicorn-async")] == ("1.04", "met")
     assert rows[("P4", "cpu_ms_per_request: uvicorn-async / uvicorn-async-nomw")] == ("1.20", "met")
     assert rows[("Z1", "throughput: uvicorn-async-driver / gunicorn-gthread")] == ("0.85", "**not met**")
-    assert rows[("Z2", "cpu_ms_per_request: uvicorn-async-driver / gunicorn-gthread")] == ("1.25", "**not met**")
+    assert rows[("Z2", "cpu_ms_per_request: uvicorn-async-driver / gunicorn-gthread")] == (
+        "1.25",
+        "**not met**",
+    )
     # A target whose cells the run lacks is not measured, not failed.
     assert rows[("P3", "throughput: uvicorn-async / gunicorn-gthread")] == ("-", "not measured")
     # The tables show the first round only.
@@ -241,6 +244,39 @@ def test_plans_measure_the_fanout_light_the_middleware_pair_again_and_every_othe
             assert {"hello", "seed"} <= {scenario for scenario, *_ in cells}, (plan.mode, name)
     assert {c.contestant for c in run.servers_plan().cells} == set(WHICH_SERVER)
     assert set(OTHER_SERVERS) <= {c.contestant for c in run.quick_plan().cells}
+
+
+def test_the_driver_contestants_run_the_database_path_on_postgresql_only(monkeypatch):
+    """puts the driver twin in the seed and read cells on PostgreSQL, never on SQLite or without its views."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://user:password@127.0.0.1:5432/name")
+    drivers = {(c.scenario, c.database) for c in run.full_plan().cells if c.contestant in DRIVER_SERVERS}
+    assert drivers == {("seed", "postgresql"), ("read", "postgresql")}
+    monkeypatch.delenv("DATABASE_URL")
+    assert not [c for c in run.full_plan().cells if c.contestant in DRIVER_SERVERS]
+    paths = {
+        "async_question_driver": "/demo/async_question_driver/",
+        "async_vote_driver": "/v/",
+        "async_poll": "/p/",
+    }
+    seed = run.Cell("seed", "uvicorn-async-driver", 10, think_ms=(50, 100), database="postgresql")
+    assert run.path_for(seed, paths) == "/demo/async_question_driver/?question=1"
+    assert (run.path_for(seed, paths, "vote"), run.path_for(seed, paths, "form")) == ("/v/", "/p/?question=1")
+    with pytest.raises(RuntimeError, match="no view named 'async_question_driver'"):
+        run.path_for(seed, {})
+
+
+def test_database_tables_show_each_contestants_thread_hops_and_absent_ones_as_not_run():
+    """renders the hops counted for a contestant on that database, and lists a contestant the run left out."""
+    seed = {"scenario": "seed", "delay_ms": 0, "database": "postgresql", "think_ms": [500, 1000]}
+    cells = [complete_cell(**seed, contestant=name) for name in ("gunicorn-gthread", "uvicorn-async-stock")]
+    results = run_of(cells) | {"hops": {"uvicorn-async-stock": {"postgresql": 16, "sqlite": 15}}}
+    results["not_run"] = {"uvicorn-async-driver": "not run: postgresql only"}
+    text = report.markdown(results)
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |") for line in text.splitlines()
+            if line.startswith("| ") and "**" in line}  # fmt: skip
+    assert rows == {"uvicorn-async-stock": "16", "gunicorn-gthread": "-"}
+    assert "| thread hops per request |" in text
+    assert "| uvicorn-async-driver | not run: postgresql only |" in text
 
 
 def test_cells_load_the_views_the_project_names_for_each_twin():
