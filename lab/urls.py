@@ -19,4 +19,5 @@ urlpatterns = [
     path("lab/async-under-wsgi/", views.async_under_wsgi, name="async_under_wsgi"),
     path("lab/naive-choices/", views.naive_choices, name="naive_choices"),
     path("lab/concepts/", views.concepts, name="concepts"),
+    path("lab/connections/", views.connections, name="connections"),
 ]

@@ -31,10 +31,11 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from pygments.lexers import PythonLexer
 from pygments.token import STANDARD_TYPES
 
+from lab import connections as connection_burst
 from lab import figures, loadrun, looplag
 from lab import unhandled as unhandled_errors
 from lab.registry import BY_SLUG, DEMOS, Demo
@@ -702,3 +703,62 @@ async def load_run(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"server": "ASGI", "slug": demo.slug, "origin": origin, **args, "values": values, **shown}
     )
+
+
+# Database connections under ASGI: the server bursts its own database views (lab/connections.py)
+
+
+class NeedsPostgres(DemoError):
+    status = 400
+
+
+CONNECTIONS_PARAMS = (connection_burst.CONCURRENCY, connection_burst.REQUESTS, connection_burst.SECONDS)
+
+
+def connections_args(request: HttpRequest) -> dict[str, int]:
+    """Parse the burst's form, refusing any field but its own, or raise why it may not run."""
+    if not loadrun.enabled():
+        raise LoadRunOff("the burst is off on this server: DEBUG is off and LAB_LOAD_RUN is not True")
+    fields = {"csrfmiddlewaretoken", *(p.name for p in CONNECTIONS_PARAMS)}
+    if unknown := sorted(set(request.POST) - fields):
+        names = ", ".join(p.name for p in CONNECTIONS_PARAMS)
+        raise BadParameter(f"{unknown[0]} is not a field of the burst; its fields are {names}")
+    args = params.parse(request, *CONNECTIONS_PARAMS)
+    if not connection_burst.on_postgresql():
+        raise NeedsPostgres("the burst counts connections in PostgreSQL's pg_stat_activity: set DATABASE_URL")
+    return args
+
+
+@json_errors
+@require_http_methods(["GET", "HEAD", "POST"])
+async def connections(request: HttpRequest) -> HttpResponse:
+    """Show what the pool, CONN_MAX_AGE and the thread per request do; on POST, burst the database views."""
+    origin = loadrun.own_origin(request.scope) if hasattr(request, "scope") else None
+    context = {
+        "postgresql": connection_burst.on_postgresql(),
+        "pool": connection_burst.pool_settings(),
+        "enabled": loadrun.enabled(),
+        "asgi": origin is not None,
+        "fields": [(field, field.default) for field in CONNECTIONS_PARAMS],
+        "views": [name.partition(":")[2] for name in connection_burst.VIEWS],
+    }
+    if request.method == "POST":
+        args = connections_args(request)
+        if origin is None:
+            raise NeedsAsgi("the burst needs an ASGI server with a network address (make run)")
+        if not connection_burst.running.acquire(blocking=False):
+            raise LoadRunBusy("another burst is under way on this server; run again when it has ended")
+        try:
+            results = await connection_burst.arun(
+                origin=origin,
+                host=request.get_host(),
+                concurrency=args["concurrency"],
+                total=args["requests"],
+                seconds=args["seconds"],
+                threads=THREAD_PEAK.read,
+            )
+        finally:
+            connection_burst.running.release()
+        fields = [(field, args[field.name]) for field in CONNECTIONS_PARAMS]
+        context |= {"args": args, "results": results, "fields": fields}
+    return render(request, "lab/connections.html", context)
