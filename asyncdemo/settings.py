@@ -52,6 +52,11 @@ if env_bool("BEHIND_TLS_PROXY", False):
     # Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The truly async driver (django-async-backend, docs/lesson.md "Is the async ORM fake?"): off
+# unless ASYNC_ORM_DRIVER=1 and DATABASE_URL is PostgreSQL; served only over ASGI. Off, its
+# views answer 501 saying why, and nothing of the package is loaded.
+ASYNC_ORM_DRIVER = env_bool("ASYNC_ORM_DRIVER", False) and bool(os.environ.get("DATABASE_URL"))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -60,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    *(["django_async_backend"] if ASYNC_ORM_DRIVER else []),
     "views_demo",
     # The lab: this line, its middleware, context processor and URL include; without them, the lesson alone.
     "lab",
@@ -118,6 +124,18 @@ else:
             "CONN_MAX_AGE": int(os.environ.get("SQLITE_CONN_MAX_AGE", "0")),
         }
     }
+
+if ASYNC_ORM_DRIVER:
+    # The driver's engine is Django's PostgreSQL backend (the sync ORM is unchanged) plus an asyncio one.
+    DATABASES["default"]["ENGINE"] = "django_async_backend.db.backends.postgresql"
+    # Its request receivers, under WSGI, leave context variables that make every later sync
+    # request slower; the driver's views close their own connections (views_demo/driver.py).
+    ASYNC_BACKEND_DISABLE_REQUEST_SIGNALS = True
+    # It warns on each sync connection under a pool (an error under pytest's -W error): its pool
+    # lives on one event loop, which WSGI cannot give. The driver's views refuse WSGI instead.
+    ASYNC_BACKEND_DISABLE_POOL_WARNING = True
+    # OPTIONS["pool"] sizes two pools, Django's for the sync ORM and the driver's for asyncio:
+    # a process may hold 2 x DATABASE_POOL_SIZE connections.
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
