@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from views_demo import clients, lifespan, params, queries, tasks, upstream
+from views_demo import clients, driver, lifespan, params, queries, tasks, upstream
 from views_demo.params import IntParam
 from views_demo.views import auth, background, cache, classes, database, http, pitfalls, streaming
 
@@ -68,6 +68,9 @@ class Demo:
     # (4.2 and 5.2 are LTS). From Django's release notes; tests/lab/test_lab.py checks each
     # backticked name is in the files the page shows.
     since: tuple[tuple[str, str], ...] = ()
+    # The last view runs on the truly async driver (views_demo/driver.py), which is optional:
+    # where it is off it answers 501 saying why, and the other views still make the pair.
+    driver: bool = False
 
     @property
     def view_names(self) -> list[str]:
@@ -223,6 +226,47 @@ DEMOS: list[Demo] = [
         observe="Both take about `delay` ms and count one vote; an upstream fault answers 502 or 504 and "
         "counts none. Read views_demo/views/database.py.",
         method="POST",
+    ),
+    Demo(
+        slug="async_orm",
+        topic="Database",
+        title="Is the async ORM fake?",
+        lesson="Django's async ORM is the sync one in a thread: each a-call is sync_to_async. A truly "
+        "async driver (django-async-backend, PostgreSQL only) runs the same queries on the event loop.",
+        views=(database.sync_question, database.async_question_native, database.async_question_driver),
+        helpers=((queries.question_detail, queries.aquestion_detail, driver.aquestion_detail),),
+        params=(params.QUESTION,),
+        sample={"question": 1},
+        driver=True,
+        observe="All three give the same JSON; what differs is where the queries run. question_detail "
+        "holds the request's thread, aquestion_detail hops to a thread for each a-call (aget_object_or_404, "
+        "then the async for), and the driver's aquestion_detail runs in the request's own task with no "
+        "thread. The driver is on only with DATABASE_URL=postgres://..., ASYNC_ORM_DRIVER=1 and an ASGI "
+        "server; elsewhere async_question_driver answers 501 saying why. Its pitfalls, each with its test in "
+        "tests/lesson/test_driver.py: under WSGI it would hang or leak a connection (it refuses); its "
+        "request receivers slow every sync request (ASYNC_BACKEND_DISABLE_REQUEST_SIGNALS); "
+        "OPTIONS['pool'] sizes two pools; gather needs async_new_connection; a test's own transaction is "
+        "invisible to it; and a related manager (question.choice_set) falls back to the thread. Read "
+        "views_demo/driver.py.",
+    ),
+    Demo(
+        slug="async_atomic",
+        topic="Database",
+        title="Transactions from async code",
+        lesson="Django has no async atomic(): hand the whole atomic unit to sync_to_async once, or use the "
+        "driver's async_atomic() (with an async on_commit).",
+        views=(database.sync_vote, database.async_vote, database.async_vote_driver),
+        helpers=((queries.vote, driver.avote),),
+        params=(params.QUESTION, params.CHOICE),
+        sample={"question": 1, "choice": 4},
+        method="POST",
+        driver=True,
+        observe="Each answers the new count, made in one transaction: the UPDATE with F(), then the count "
+        "read back under the row's lock. async_vote runs queries.vote, atomic() and all, in one thread; "
+        "async_vote_driver runs the same unit under async_atomic() on the event loop, and its on_commit "
+        "callback runs only once the vote has committed. tests/lesson/test_driver.py sends 1,000 "
+        "votes at once through each on PostgreSQL and counts every one. Read vote in views_demo/queries.py "
+        "and avote in views_demo/driver.py.",
     ),
     # Streaming: responses sent while they are produced
     Demo(
@@ -402,6 +446,21 @@ DEMOS: list[Demo] = [
         "never retrieved\" in the server's console (after a run this page asks the server's event "
         "loop for it); the right one's status_url says FAILED and why. "
         "Read async_task_badly in views_demo/views/pitfalls.py and views_demo/tasks.py.",
+    ),
+    Demo(
+        slug="atomic_badly",
+        topic="Pitfalls",
+        title="atomic() around awaits",
+        lesson="Django's atomic() cannot be opened in a coroutine: it raises SynchronousOnlyOperation.",
+        views=(database.async_atomic_badly, database.async_vote),
+        helpers=((queries.avote, queries.vote),),
+        params=(params.QUESTION, params.CHOICE),
+        sample={"question": 1, "choice": 4},
+        method="POST",
+        pitfall=True,
+        observe="async_atomic_badly answers 501 naming SynchronousOnlyOperation and counts nothing; "
+        "async_vote counts the vote in one transaction, handing queries.vote (atomic() inside) to "
+        "sync_to_async once. Read the comment in async_atomic_badly, views_demo/views/database.py.",
     ),
     Demo(
         slug="question_badly",

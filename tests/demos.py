@@ -14,3 +14,9 @@ def get(client, name, **query):
     demo = DEMO_OF[name]
     send = client.post if demo.method == "POST" else client.get
     return send(reverse(f"views_demo:{name}"), {**demo.sample, **query})
+
+
+def views_for_test_client(demo) -> list[str]:
+    """The demo's views the sync test client can run: not the driver's, which needs ASGI and
+    PostgreSQL and answers 501 elsewhere (tests/lesson/test_driver.py runs it)."""
+    return demo.view_names[:-1] if demo.driver else demo.view_names

@@ -72,6 +72,7 @@ ANSWERS: dict[str, Callable] = {
     "vote": vote_result,
     "locked_vote": vote_result,
     "checked_vote": vote_result,
+    "async_atomic": vote_result,
     "stream": streamed,
     "events": streamed,
     "generic-view": page_main,

@@ -19,6 +19,7 @@ urlpatterns = [
     path("demo/sync_question/", database.sync_question, name="sync_question"),
     path("demo/async_question/", database.async_question, name="async_question"),
     path("demo/async_question_native/", database.async_question_native, name="async_question_native"),
+    path("demo/async_question_driver/", database.async_question_driver, name="async_question_driver"),
     path("demo/sync_questions/", database.sync_questions, name="sync_questions"),
     path("demo/async_questions/", database.async_questions, name="async_questions"),
     path("demo/async_questions_native/", database.async_questions_native, name="async_questions_native"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("demo/sync_vote/", database.sync_vote, name="sync_vote"),
     path("demo/async_vote/", database.async_vote, name="async_vote"),
     path("demo/async_vote_native/", database.async_vote_native, name="async_vote_native"),
+    path("demo/async_vote_driver/", database.async_vote_driver, name="async_vote_driver"),
     path("demo/sync_locked_vote/", database.sync_locked_vote, name="sync_locked_vote"),
     path("demo/async_locked_vote/", database.async_locked_vote, name="async_locked_vote"),
     path("demo/sync_checked_vote/", database.sync_checked_vote, name="sync_checked_vote"),
@@ -66,4 +68,5 @@ urlpatterns = [
     ),
     path("demo/async_task_badly/", pitfalls.async_task_badly, name="async_task_badly"),
     path("demo/async_question_badly/", database.async_question_badly, name="async_question_badly"),
+    path("demo/async_atomic_badly/", database.async_atomic_badly, name="async_atomic_badly"),
 ]

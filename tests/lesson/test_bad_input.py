@@ -64,7 +64,8 @@ def test_missing_required_parameter_gets_400(client, seeded, demo, name, param):
 def test_bounds_are_accepted(client, seeded, demo, name, param):
     """The documented minimum is accepted (a labelled wrong way then fails its own way, not with 400)."""
     response = send(client, demo, name, {**demo.sample, param.name: param.minimum})
-    if name.endswith("_badly"):
+    if name.endswith("_badly") or name.endswith("_driver"):
+        # The driver's views answer 501 where it is off (tests/lesson/test_driver.py).
         assert response.status_code != 400
     else:
         assert response.status_code == 200

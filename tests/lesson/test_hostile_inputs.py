@@ -128,7 +128,13 @@ def assert_answered(status: int, content_type: str, body: str, where: str) -> No
 
 # A labelled pitfall whose wrong way fails on purpose, with its own 5xx and a JSON reason
 # (views_demo/errors.py, SyncOrmInAsync): the one 5xx any route may answer.
-DELIBERATE_5XX = {"/demo/async_question_badly/": (501, "SynchronousOnlyOperation: ")}
+DELIBERATE_5XX = {
+    "/demo/async_question_badly/": (501, "SynchronousOnlyOperation: "),
+    "/demo/async_atomic_badly/": (501, "SynchronousOnlyOperation: "),
+    # The truly async driver is off here (SQLite, the WSGI test client): views_demo/driver.py.
+    "/demo/async_question_driver/": (501, "the truly async driver "),
+    "/demo/async_vote_driver/": (501, "the truly async driver "),
+}
 
 
 def check_django(response, where: str) -> None:

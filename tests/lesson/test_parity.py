@@ -127,6 +127,24 @@ VARIANTS = {
             "await client.aclose()",
         ),
     ),
+    ("sync_question", "async_question_driver"): Variant(
+        "the truly async driver is optional: its unit lives in views_demo/driver.py, and the view refuses "
+        "with 501 where the driver is off",
+        sync=('question = queries.question_detail(question_id=args["question"])',),
+        async_=(
+            "@driver.required(params.QUESTION)",
+            'question = await driver.aquestion_detail(question_id=args["question"])',
+        ),
+    ),
+    ("sync_vote", "async_vote_driver"): Variant(
+        "the truly async driver is optional: its unit lives in views_demo/driver.py, and the view refuses "
+        "with 501 where the driver is off",
+        sync=('counted = queries.vote(question_id=args["question"], choice_id=args["choice"])',),
+        async_=(
+            "@driver.required(params.QUESTION, params.CHOICE)",
+            'counted = await driver.avote(question_id=args["question"], choice_id=args["choice"])',
+        ),
+    ),
     ("sync_whoami", "async_whoami"): REQUEST_USER,
     ("sync_profile", "async_profile"): REQUEST_USER,
 }
@@ -140,6 +158,10 @@ TWIN_OF = {
 ASYNC_ONLY = {
     "async_sleep": "the right way beside async_sleep_badly; a sync view has no event loop to free",
     "aopen_client": "only the ASGI lifespan opens a pooled AsyncClient; get_client() opens the sync one",
+    # views_demo/driver.py: the truly async driver's units, kept apart so the package stays optional.
+    "aquestion_detail": "the driver's, in views_demo/driver.py; its sync twin is queries.question_detail",
+    "avote": "the driver's, in views_demo/driver.py; its sync twin is queries.vote",
+    "_committed": "the driver's on_commit callback: only an async transaction takes an async callback",
 }
 SYNC_ONLY = {
     "sync_fanout_threaded": "the threaded alternative to async_fanout; its helper is checked against afanout",

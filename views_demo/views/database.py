@@ -6,12 +6,13 @@ to sync_to_async once; a `_native` variant calls the unit's `a` twin (the async 
 """
 
 from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from views_demo import params, queries, upstream
+from views_demo import driver, params, queries, upstream
 from views_demo.errors import json_errors
 from views_demo.responses import respond
 
@@ -46,6 +47,16 @@ async def async_question_native(request: HttpRequest) -> JsonResponse:
     """The same read with the async ORM: aget_object_or_404, then async for."""
     args = params.parse(request, params.QUESTION)
     question = await queries.aquestion_detail(question_id=args["question"])
+    return respond(request, result=question, args=args)
+
+
+@json_errors
+@require_safe
+@driver.required(params.QUESTION)
+async def async_question_driver(request: HttpRequest) -> JsonResponse:
+    """The same read on the truly async driver: no thread, where the a-methods hold one."""
+    args = params.parse(request, params.QUESTION)
+    question = await driver.aquestion_detail(question_id=args["question"])
     return respond(request, result=question, args=args)
 
 
@@ -151,6 +162,33 @@ async def async_vote_native(request: HttpRequest) -> JsonResponse:
     """The same write with the async ORM: aupdate, then aget."""
     args = params.parse(request, params.QUESTION, params.CHOICE)
     counted = await queries.avote(question_id=args["question"], choice_id=args["choice"])
+    return respond(request, result=counted, args=args)
+
+
+@json_errors
+@require_POST
+@driver.required(params.QUESTION, params.CHOICE)
+async def async_vote_driver(request: HttpRequest) -> JsonResponse:
+    """The same write on the truly async driver: one transaction, with async_atomic()."""
+    args = params.parse(request, params.QUESTION, params.CHOICE)
+    counted = await driver.avote(question_id=args["question"], choice_id=args["choice"])
+    return respond(request, result=counted, args=args)
+
+
+@json_errors
+@require_POST
+async def async_atomic_badly(request: HttpRequest) -> JsonResponse:
+    """The wrong way: Django's atomic() opened in a coroutine, around awaited calls."""
+    args = params.parse(request, params.QUESTION, params.CHOICE)
+    # Wrong: atomic() is sync. Its __enter__ asks the connection of this thread, the event
+    # loop's, whether it is in autocommit, which means connecting: Django raises
+    # SynchronousOnlyOperation before any SQL runs, on SQLite and PostgreSQL alike, and
+    # @json_errors answers 501. Had it run, the a-calls inside would still each run in a
+    # thread of their own, on another connection, outside this transaction. The fixes:
+    # sync_to_async around the whole atomic unit (async_vote), or the driver's async_atomic()
+    # (async_vote_driver).
+    with transaction.atomic():
+        counted = await queries.avote(question_id=args["question"], choice_id=args["choice"])
     return respond(request, result=counted, args=args)
 
 
