@@ -136,9 +136,9 @@ def measured(results: dict, target: dict) -> tuple[float | None, dict] | None:
         return (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"], cell
 
     def median(name: str) -> float | None:  # the median over every round of the cell
-        cells = [c for c in ok_cells(results, scenario, rounds=True) if c["contestant"] == name]
-        values = [c[metric] for c in cells if database_of(c) == where["database"] and not c["variant"]]
-        values = [v for v in values if v]
+        load = {**target.get("where", {}), "contestant": name, "variant": ""}
+        cells = [c for c in ok_cells(results, scenario, rounds=True) if c.items() >= load.items()]
+        values = [c[metric] for c in cells if database_of(c) == where["database"] and c[metric]]
         return statistics.median(values) if values else None
 
     return ratio(median(target["contestant"]), median(against)), cell

@@ -126,6 +126,7 @@ def test_targets_are_ratios_of_cells_in_the_same_run_against_the_data_files_boun
         complete_cell(contestant="uvicorn-async", throughput=300.0),
         complete_cell(contestant="gunicorn-gthread", throughput=100.0),
         complete_cell(contestant="reference", throughput=500.0),
+        complete_cell(contestant="uvicorn-async", throughput=30.0, concurrency=10),  # another load
         complete_cell(scenario="fanout", concurrency=2, calls=10, latency_ms={"p50": 104, "p99": 130}),
         complete_cell(scenario="fanout", concurrency=10, calls=10, latency_ms={"p50": 160, "p99": 200}),
         *(hello("uvicorn-async", cpu, r) for r, cpu in enumerate((1.8, 1.2, 1.1))),
