@@ -13,7 +13,7 @@ import statistics
 from pathlib import Path
 
 from bench import contestants
-from bench.contestants import DATABASE_SCENARIOS, VARIANTS
+from bench.contestants import DATABASE_SCENARIOS, DATABASE_SERVERS, DRIVER_SERVERS, VARIANTS
 
 TARGETS = json.loads(Path(__file__).with_name("targets.json").read_text())
 TIE = TARGETS["tie"]
@@ -194,13 +194,35 @@ def which_server(results: dict) -> list[str]:
     return table([*head, "errors"], rows, left=2)
 
 
+def database_path(results: dict) -> list[str]:
+    """The database scenarios: req/s, CPU and thread hops per request, async / gthread, the verdicts."""
+    names = [n for n in [*DATABASE_SERVERS, *DRIVER_SERVERS] if n in results["contestants"]]
+    asyncs, rows = [n for n in names if contestants.BY_NAME[n].twin not in ("sync", "reference")], []
+    for scenario, database in [(s, d) for s in DATABASE_SCENARIOS for d in databases_in(results["cells"])]:
+        found = {n: find(results, scenario, n, database=database) for n in names}
+        if not any(found.values()):
+            continue
+        first, base = next(c for c in found.values() if c), (found.get(BASE) or {}).get("throughput")
+        hops = {n: results.get("hops", {}).get(n, {}).get(database, "-") for n in names}
+        figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}, {hops[n]}"
+                   + f", **{errors(c)} errors**" * bool(errors(c)) for n, c in found.items()]  # fmt: skip
+        ratios = [ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs]
+        verdicts = ", ".join(
+            f"{n} {verdict_of(r)}" for n, r in zip(asyncs, ratios, strict=True) if r is not None
+        )
+        title = f"{scenario}, {load_of(results, first).split(': ')[-1]}"
+        rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios), verdicts or "-"])
+    head = [f"{n}: req/s, CPU/req, thread hops per request" for n in names]
+    return table(["scenario", "database", *head, *(f"{n} / gthread" for n in asyncs), "async"], rows, left=2)
+
+
 # A table per scenario and load
 
 
 def load_table(results: dict, cells: list[dict]) -> list[str]:
     """Each contestant's figures at one load, with its req/s over BASE's and the verdict rule's word."""
     base = next((c for c in cells if c["contestant"] == BASE and not c["variant"]), None)
-    c10k, database = cells[0]["scenario"] == "c10k", cells[0]["scenario"] in DATABASE_SCENARIOS
+    c10k = cells[0]["scenario"] == "c10k"
     rows = []
     for cell in sorted(cells, key=lambda c: -c["throughput"]):
         x = ratio(cell["throughput"], base and base["throughput"])
@@ -215,13 +237,12 @@ def load_table(results: dict, cells: list[dict]) -> list[str]:
         figures += [latency(cell, "p50"), latency(cell, "p99"), errors(cell), ms(cell["cpu_ms_per_request"])]
         figures += [cell["peak_threads"], f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"]]
         figures += [f"{cell['wrk_cpu_percent_of_core']:.0f}%"]
-        hops = results.get("hops", {}).get(cell["contestant"], {}).get(database_of(cell), "-")
-        rows.append([name_of(results, cell), *figures, *([hops] if database else [])])
+        rows.append([name_of(results, cell), *figures])
     head = (
         ["answered 2xx", "most open at once", "seconds"] if c10k else ["req/s", f"x {BASE}", "async", "limit"]
     )
     head += ["p50", "p99", "errors", "CPU/req", "threads", "RSS", "fds", "client CPU" if c10k else "wrk CPU"]
-    return table(["contestant", *head, *(["thread hops per request"] if database else [])], rows)
+    return table(["contestant", *head], rows)
 
 
 def load_of(results: dict, cell: dict) -> str:
@@ -257,8 +278,11 @@ def markdown(results: dict) -> str:
         *targets(results),
         "",
     ]
-    if servers := which_server(results):
-        out += ["## Which server", "", *servers, ""]
+    for title, lines in (
+        ("Which server", which_server(results)),
+        ("The database path", database_path(results)),
+    ):
+        out += [f"## {title}", "", *lines, ""] if lines[2:] else []
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
