@@ -229,20 +229,22 @@ PLANS = {"full": full_plan, "quick": quick_plan, "database": database_plan, "ser
 
 
 def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tuple:
-    """The wrk script's arguments: the seed's page and vote paths, or a write's token and form."""
-
-    def form() -> tuple[str, str]:  # the twin's poll form: its CSRF token and first choice
-        token, choices = harness.vote_form(httpx.get(server.url + path_for(cell, paths, "form")))
-        return token, choices[0]
-
-    if cell.scenario == "seed":
-        args = (path_for(cell, paths), path_for(cell, paths, "vote"), 1, *cell.think_ms)
-        # A page that is not the form (the driver's read) leaves vote.lua the form's token and choice.
-        return args if args[0] == path_for(cell, paths, "form") else (*args, *form())
-    if cell.scenario not in WRITES:
+    """The wrk script's arguments: the seed's page and vote paths, or a write's form; the form's token."""
+    if cell.scenario not in ("seed", *WRITES):
         return ()
-    token, choice = form()  # one choice for every request: the contended write queues on that row
-    return token, f"question=1&choice={choice}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
+    page = httpx.get(server.url + path_for(cell, paths, "form"))
+    token, choices = harness.vote_form(page)  # the twin's poll form: its CSRF token and its choices
+    if cell.scenario == "seed":
+        return (
+            path_for(cell, paths),
+            path_for(cell, paths, "vote"),
+            1,
+            *cell.think_ms,
+            token,
+            ",".join(choices),
+        )
+    # One choice for every request: the contended write queues on that one row.
+    return token, f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
 
 
 def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
