@@ -126,6 +126,7 @@ WHICH_SERVER_BASE = "uvicorn-async-stock"
 LIFESPAN = dict.fromkeys(WHICH_SERVER, "startup + shutdown")
 LIFESPAN |= {"gunicorn-gthread": "none (WSGI)", "granian-wsgi": "none (WSGI)", "daphne-async": "**none**"}
 DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
+DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
 DRIVER_SERVERS = ["uvicorn-async-driver", "uvicorn-async-driver-stock"]
 

@@ -13,11 +13,10 @@ import statistics
 from pathlib import Path
 
 from bench import contestants
-from bench.contestants import DATABASE_SCENARIOS, DATABASE_SERVERS, DRIVER_SERVERS, VARIANTS
+from bench.contestants import DATABASE_NAMES, DATABASE_SCENARIOS, DATABASE_SERVERS, DRIVER_SERVERS, VARIANTS
 
 TARGETS = json.loads(Path(__file__).with_name("targets.json").read_text())
 TIE = TARGETS["tie"]
-DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 BASE = "gunicorn-gthread"  # the ratios in each scenario's tables divide by its req/s
 
 
@@ -203,7 +202,8 @@ def database_path(results: dict) -> list[str]:
         if not any(found.values()):
             continue
         first, base = next(c for c in found.values() if c), (found.get(BASE) or {}).get("throughput")
-        hops = {n: results.get("hops", {}).get(n, {}).get(database, "-") for n in names}
+        hops = {n: results.get("hops", {}).get(n, {}).get(database) for n in names}
+        hops = {n: "-" if h is None else f"{h:g}" for n, h in hops.items()}
         figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}, {hops[n]}"
                    + f", **{errors(c)} errors**" * bool(errors(c)) for n, c in found.items()]  # fmt: skip
         ratios = [ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs]

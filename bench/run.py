@@ -353,7 +353,7 @@ def run(plan: Plan, out: Path) -> int:
     not_run = [c for c in contestants.CONTESTANTS if c.only_on and databases and c.only_on not in databases]
     results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
                "loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {},
-               "not_run": {c.name: f"not run: {c.only_on} only" for c in not_run},
+               "not_run": {c.name: f"not run: {contestants.DATABASE_NAMES[c.only_on]} only" for c in not_run},
                "databases": {}, "hops": {}, "out": str(out), "cells": []}  # fmt: skip
     tmp, total = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-")), len(plan.cells)
     minutes = total * (plan.warmup + plan.duration + 2) / 60

@@ -271,14 +271,14 @@ def test_database_tables_show_each_contestants_thread_hops_and_absent_ones_as_no
     seed = {"scenario": "seed", "delay_ms": 0, "database": "postgresql", "think_ms": [500, 1000]}
     cells = [complete_cell(**seed, contestant=name) for name in ("gunicorn-gthread", "uvicorn-async-stock")]
     results = run_of(cells) | {"hops": {"uvicorn-async-stock": {"postgresql": 16, "sqlite": 15}}}
-    results["not_run"] = {"uvicorn-async-driver": "not run: postgresql only"}
+    results["not_run"] = {"uvicorn-async-driver": "not run: PostgreSQL only"}
     text = report.markdown(results)
     assert (
         "| seed, C = 100 | PostgreSQL | 90, 1.0 ms, - | 90, 1.0 ms, 16 | 1.00 | uvicorn-async-stock ties |"
         in text
     )
     assert "uvicorn-async-stock: req/s, CPU/req, thread hops per request" in text
-    assert "| uvicorn-async-driver | not run: postgresql only |" in text
+    assert "| uvicorn-async-driver | not run: PostgreSQL only |" in text
 
 
 def test_cells_load_the_views_the_project_names_for_each_twin():
