@@ -150,11 +150,11 @@ def database_points(users: int, think_ms, concurrency: int, checked) -> list[lis
     for db in ["sqlite", "postgresql"] if os.environ.get("DATABASE_URL") else ["sqlite"]:
         servers = [*contestants.DATABASE_SERVERS, *contestants.DRIVER_SERVERS]  # drivers: PostgreSQL only
         seed = [*SYNC_SERVERS, *ASYNC_SERVERS, *OTHER_SERVERS] if db == "sqlite" else servers
-        # Two sync workers cannot hold C waits of D: their cell would only measure the queue.
         points += [
             point("seed", seed, users, think_ms=think_ms, database=db),
             point("read", servers, concurrency, database=db),
             point("locked", servers, concurrency, database=db),
+            # Two sync workers cannot hold C waits of D: their cell would only measure the queue.
             point("checked", servers[1:], checked[0], delay_ms=checked[1], database=db),
         ]
     return points
