@@ -329,3 +329,27 @@ async def test_a_thousand_concurrent_votes_count_exactly(async_client, driver_on
     # One transaction per vote: each read back the count its own UPDATE made, so no two agree.
     assert sorted(votes for _, votes in answers) == list(range(before + 1, before + VOTES + 1))
     assert (await Choice.objects.aget(pk=2)).votes == before + VOTES
+
+
+@pytest.mark.asyncio
+async def test_driver_read_makes_no_thread_hop(async_client, driver_on, monkeypatch):
+    """Beyond the middleware's hops for any view, the driver's read hops to no thread; the a-methods do."""
+    hops = []
+    real = sync.SyncToAsync.__call__
+
+    async def counted(self, *args, **kwargs):
+        hops.append(1)
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+
+    async def hops_of(name: str) -> int:
+        hops.clear()
+        assert (await answer(async_client, name)).status_code == 200
+        return len(hops)
+
+    baseline = await hops_of("async_hello")
+    extra = {
+        name: await hops_of(name) - baseline for name in ("async_question_native", "async_question_driver")
+    }
+    assert extra == {"async_question_native": 2, "async_question_driver": 0}
