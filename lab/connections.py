@@ -100,21 +100,17 @@ class Peak:
             await asyncio.sleep(SAMPLE_SECONDS)
 
 
-async def fire(client: httpx.AsyncClient, url: str, answers: collections.Counter, left: list[int]) -> None:
-    """Send requests one after another while any are left; count each answer by status and reason."""
-    while left[0] > 0:
-        left[0] -= 1
-        try:
-            response = await client.get(url)
-        except httpx.HTTPError as error:
-            answers[type(error).__name__] += 1
-            continue
-        if response.status_code == 200:
-            answers["200"] += 1
-        else:
-            json = "json" in response.headers.get("content-type", "")
-            reason = response.json().get("error", "") if json else ""
-            answers[f"{response.status_code} {reason}".strip()] += 1
+async def answer(client: httpx.AsyncClient, url: str) -> str:
+    """Send one request; return its answer as "200", "503 <the reason>" or the client's error."""
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError as error:
+        return type(error).__name__
+    if response.status_code == 200:
+        return "200"
+    json = "json" in response.headers.get("content-type", "")
+    reason = response.json().get("error", "") if json else ""
+    return f"{response.status_code} {reason}".strip()
 
 
 async def burst(
@@ -133,15 +129,22 @@ async def burst(
     threads_before = threads(reset=True)["threads"]
     await sync_to_async(pool_stats)(reset=True)
     answers: collections.Counter = collections.Counter()
-    left = [total]
+    in_flight = asyncio.Semaphore(concurrency)
+    sent = 0
+
+    async def send() -> None:
+        nonlocal sent
+        async with in_flight:
+            sent += 1
+            answers[await answer(client, url)] += 1
+
     peak = Peak(counter, before)
     started = time.perf_counter()
     async with asyncio.TaskGroup() as group:
         watcher = group.create_task(peak.watch())
         try:
-            async with asyncio.timeout(seconds), asyncio.TaskGroup() as senders:
-                for _ in range(min(concurrency, total)):
-                    senders.create_task(fire(client, url, answers, left))
+            async with asyncio.timeout(seconds):
+                await asyncio.gather(*(send() for _ in range(total)))
         except TimeoutError:
             pass  # the requests still in flight were cancelled: counted as unanswered
         watcher.cancel()
@@ -151,9 +154,9 @@ async def burst(
     answered = sum(answers.values())
     return {
         "name": name.partition(":")[2],
-        "sent": total - max(left[0], 0),
+        "sent": sent,
         "answers": dict(answers),
-        "unanswered": total - max(left[0], 0) - answered,
+        "unanswered": sent - answered,
         "seconds": round(elapsed, 2),
         "connections_before": before,
         "connections_peak": peak.most,

@@ -10,6 +10,7 @@ endpoints are all still there.
 """
 
 import asyncio
+import contextlib
 import difflib
 import gc
 import inspect
@@ -18,6 +19,7 @@ import textwrap
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -644,6 +646,17 @@ class LoadRunBusy(DemoError):
     status = 409
 
 
+@contextlib.contextmanager
+def one_at_a_time(lock: threading.Lock, busy: str) -> Iterator[None]:
+    """Hold `lock` for a run, or raise LoadRunBusy saying `busy` if another run holds it."""
+    if not lock.acquire(blocking=False):
+        raise LoadRunBusy(f"{busy}; run again when it has ended")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 LOAD_RUN_PARAMS = (loadrun.CONCURRENCY, loadrun.REQUESTS, loadrun.SECONDS)
 
 
@@ -683,9 +696,7 @@ async def load_run(request: HttpRequest) -> JsonResponse:
     demo = load_run_demo(request)
     args = params.parse(request, *LOAD_RUN_PARAMS)
     values = params.parse(request, *demo.params)
-    if not loadrun.running.acquire(blocking=False):
-        raise LoadRunBusy("another load run is under way on this server; run again when it has ended")
-    try:
+    with one_at_a_time(loadrun.running, "another load run is under way on this server"):
         results = await loadrun.arun(
             origin=origin,
             host=request.get_host(),
@@ -695,8 +706,6 @@ async def load_run(request: HttpRequest) -> JsonResponse:
             seconds=args["seconds"],
             threads=THREAD_PEAK.read,
         )
-    finally:
-        loadrun.running.release()
     for position, result in enumerate(results):
         result["label"] = view_label(demo, position, result["name"])
     shown = loadrun.report(demo, results, concurrency=args["concurrency"], delay_ms=values.get("delay"))
@@ -746,9 +755,7 @@ async def connections(request: HttpRequest) -> HttpResponse:
         args = connections_args(request)
         if origin is None:
             raise NeedsAsgi("the burst needs an ASGI server with a network address (make run)")
-        if not connection_burst.running.acquire(blocking=False):
-            raise LoadRunBusy("another burst is under way on this server; run again when it has ended")
-        try:
+        with one_at_a_time(connection_burst.running, "another burst is under way on this server"):
             results = await connection_burst.arun(
                 origin=origin,
                 host=request.get_host(),
@@ -757,8 +764,6 @@ async def connections(request: HttpRequest) -> HttpResponse:
                 seconds=args["seconds"],
                 threads=THREAD_PEAK.read,
             )
-        finally:
-            connection_burst.running.release()
         fields = [(field, args[field.name]) for field in CONNECTIONS_PARAMS]
         context |= {"args": args, "results": results, "fields": fields}
     return render(request, "lab/connections.html", context)
