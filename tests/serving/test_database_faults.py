@@ -144,20 +144,14 @@ async def send_votes(
     return {"answers": answers, "faults": faulting.result() if faulting else []}
 
 
-def tally(answers: list, before: dict[int, int], after: dict[int, int], choice_of: dict[str, int]) -> tuple:
-    """Return each path's statuses, the votes each path counted, and the 503 reasons."""
-    statuses = {path: collections.Counter() for path in PATHS}
-    for view, _, status, _ in answers:
-        statuses[view][status] += 1
-    counted = {path: after[choice_of[path]] - before[choice_of[path]] for path in PATHS}
-    reasons = collections.Counter(reason for *_, status, reason in answers if status == 503)
-    return statuses, counted, reasons
-
-
-@pytest.mark.server
-def test_ending_every_session_mid_load_answers_503_and_counts_exactly(tmp_path, capsys):
-    """Votes cut off by ended sessions answer 503 with a short reason, the pool recovers by itself,
-    and each path counts exactly the votes it answered 200."""
+def load_with_faults(
+    tmp_path,
+    fault_in: Callable[[str], Callable[[], Awaitable[object]]],
+    faults_after: tuple[int, ...],
+    capsys,
+) -> dict:
+    """Vote over every path on a fresh server, with `fault_in(database name)` called mid-load, then
+    vote again; print and return each path's statuses, the votes it counted, the 503 reasons."""
     with (
         servers.fresh_database(tmp_path) as database,
         servers.uvicorn_server(tmp_path, env=database) as (url, process),
@@ -168,30 +162,40 @@ def test_ending_every_session_mid_load_answers_503_and_counts_exactly(tmp_path, 
         plan = [(path, choice_of[path]) for _ in range(VOTES_PER_PATH) for path in PATHS]
         tail = [(path, choice_of[path]) for _ in range(VOTES_AFTER) for path in PATHS]
         started = time.perf_counter()
-        name = database_name(database["DATABASE_URL"])
-        load = asyncio.run(send_votes(url, token, plan, fault=lambda: end_sessions(name)))
+        fault = fault_in(database_name(database["DATABASE_URL"]))
+        load = asyncio.run(send_votes(url, token, plan, fault=fault, faults_after=faults_after))
         after_load = asyncio.run(send_votes(url, token, tail))
         elapsed = time.perf_counter() - started
         after = vote_counts(database["DATABASE_URL"])
         log = process.log()
 
     answers = load["answers"] + after_load["answers"]
-    statuses, counted, reasons = tally(answers, before, after, choice_of)
+    statuses = {path: collections.Counter() for path in PATHS}
+    for view, _, status, _ in answers:
+        statuses[view][status] += 1
+    counted = {path: after[choice_of[path]] - before[choice_of[path]] for path in PATHS}
+    reasons = collections.Counter(reason for *_, status, reason in answers if status == 503)
     with capsys.disabled():
-        print(
-            f"\n{len(answers)} votes, {AT_ONCE} at a time, sessions ended {load['faults']}, {elapsed:.1f} s:"
-        )
+        print(f"\n{len(answers)} votes, {AT_ONCE} at a time, faults {load['faults']}, {elapsed:.1f} s:")
         for path in PATHS:
             print(f"  {path}: {dict(statuses[path])}, {counted[path]} counted")
         print(f"  503 reasons: {dict(reasons)}")
-
     assert all(status in {200, 503} for *_, status, _ in answers), statuses
-    assert sum(load["faults"]) > 0 and sum(reasons.values()) > 0, "no vote met the fault"
-    assert set(reasons) <= SHORT_REASONS, reasons
     assert all(status == 200 for *_, status, _ in after_load["answers"]), "the pool did not recover"
     assert counted == {path: statuses[path][200] for path in PATHS}
+    return {"faults": load["faults"], "reasons": reasons, "log": log}
+
+
+@pytest.mark.server
+def test_ending_every_session_mid_load_answers_503_and_counts_exactly(tmp_path, capsys):
+    """Votes cut off by ended sessions answer 503 with a short reason, the pool recovers by itself,
+    and each path counts exactly the votes it answered 200."""
+    run = load_with_faults(tmp_path, lambda name: lambda: end_sessions(name), FAULTS_AFTER, capsys)
+
+    assert sum(run["faults"]) > 0 and sum(run["reasons"].values()) > 0, "no vote met the fault"
+    assert set(run["reasons"]) <= SHORT_REASONS, run["reasons"]
     # The driver's own text stays in the server's log.
-    assert "terminating connection due to administrator command" in log
+    assert "terminating connection due to administrator command" in run["log"]
 
 
 @pytest.mark.server
@@ -201,50 +205,21 @@ def test_restarting_the_server_mid_load_answers_503_and_counts_exactly(tmp_path,
     where = cluster()
     if where is None or shutil.which("pg_ctlcluster") is None or os.geteuid() != 0:
         pytest.skip("restarting PostgreSQL needs root and a Debian cluster (pg_ctlcluster)")
-    restarts = []
 
-    async def restart() -> float:
+    async def restart() -> str:
         started = time.perf_counter()
         done = await asyncio.to_thread(pg_ctlcluster, "restart", *where)
-        restarts.append(done)
-        return round(time.perf_counter() - started, 1)
+        assert done.returncode == 0, done.stderr
+        return f"restarted in {time.perf_counter() - started:.1f} s"
 
     try:
-        with (
-            servers.fresh_database(tmp_path) as database,
-            servers.uvicorn_server(tmp_path, env=database) as (url, process),
-        ):
-            token = servers.csrf_token(url)
-            before = vote_counts(database["DATABASE_URL"])
-            choice_of = dict(zip(PATHS, sorted(before), strict=True))
-            plan = [(path, choice_of[path]) for _ in range(VOTES_PER_PATH) for path in PATHS]
-            tail = [(path, choice_of[path]) for _ in range(VOTES_AFTER) for path in PATHS]
-            started = time.perf_counter()
-            load = asyncio.run(send_votes(url, token, plan, fault=restart, faults_after=FAULTS_AFTER[:1]))
-            after_load = asyncio.run(send_votes(url, token, tail))
-            elapsed = time.perf_counter() - started
-            after = vote_counts(database["DATABASE_URL"])
-            log = process.log()
+        run = load_with_faults(tmp_path, lambda name: restart, FAULTS_AFTER[:1], capsys)
     finally:
         # Whatever happened, leave the server running for the tests after this one.
         if pg_ctlcluster("status", *where).returncode != 0:
             pg_ctlcluster("start", *where)
 
-    assert [done.returncode for done in restarts] == [0], [done.stderr for done in restarts]
-    answers = load["answers"] + after_load["answers"]
-    statuses, counted, reasons = tally(answers, before, after, choice_of)
-    with capsys.disabled():
-        restart = f"restart took {load['faults'][0]} s"
-        print(f"\n{len(answers)} votes, {AT_ONCE} at a time, {restart}, {elapsed:.1f} s:")
-        for path in PATHS:
-            print(f"  {path}: {dict(statuses[path])}, {counted[path]} counted")
-        print(f"  503 reasons: {dict(reasons)}")
-
-    assert all(status in {200, 503} for *_, status, _ in answers), statuses
-    assert sum(reasons.values()) > 0, "no vote met the restart"
-    assert set(reasons) <= RESTART_REASONS, reasons
-    assert all(status == 200 for *_, status, _ in after_load["answers"]), "the pool did not recover"
-    assert counted == {path: statuses[path][200] for path in PATHS}
+    assert sum(run["reasons"].values()) > 0, "no vote met the restart"
+    assert set(run["reasons"]) <= RESTART_REASONS, run["reasons"]
     # The driver's own text stays in the server's log, never in an answer.
-    assert not any("server closed the connection unexpectedly" in reason for reason in reasons)
-    assert "database fault" in log
+    assert "database fault" in run["log"]
