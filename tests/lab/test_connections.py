@@ -101,3 +101,13 @@ def test_refuses_fields_out_of_bounds_or_not_its_own(client, enabled, form, reas
 def test_answers_put_with_405(client):
     """Only GET shows the page and only POST bursts."""
     assert client.put(URL).status_code == 405
+
+
+@on_postgresql
+@pytest.mark.asyncio
+async def test_refuses_a_second_burst_while_one_runs(async_client, enabled):
+    """While a burst holds the lock, another is refused 409 and sends nothing."""
+    with connection_burst.running:
+        response = await async_client.post(URL, SMALL)
+    assert response.status_code == 409
+    assert "another burst is under way" in error(response)
