@@ -298,8 +298,12 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
 
     upstream = stack.enter_context(harness.serving(harness.upstream(tmp)))
     base = harness.django_env(tmp / "bench.sqlite3", upstream.url)
-    # No server inherits DATABASE_URL: each cell says which database its server uses.
-    envs = {"sqlite": base, "postgresql": {**base, "DATABASE_URL": os.environ.pop("DATABASE_URL", "")}}
+    # No server inherits DATABASE_URL: each cell says which database its server uses. Its pool: 6 servers
+    # x 2 processes x 6 = 72 connections (the driver's hold a second pool, mostly idle at its 2), within
+    # PostgreSQL's default max_connections of 100 with room for other clients.
+    pool = os.environ.get("DATABASE_POOL_SIZE", "6")
+    postgresql = {"DATABASE_URL": os.environ.pop("DATABASE_URL", ""), "DATABASE_POOL_SIZE": pool}
+    envs = {"sqlite": base, "postgresql": {**base, **postgresql}}
     for db in dict.fromkeys(cell.database for cell in plan.cells):
         harness.migrate(envs[db])
         results["databases"][db] = harness.project(envs[db])["database"]
