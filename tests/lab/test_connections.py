@@ -36,6 +36,11 @@ def test_states_the_rule_of_thumb(client):
     assert "docs/running.md" in page
 
 
+def test_the_index_links_the_page(client):
+    """The lab's index lists the connections page under More."""
+    assert f'href="{URL}"' in client.get(reverse("lab:index")).text
+
+
 @on_sqlite
 def test_on_sqlite_says_why_it_needs_postgresql(client):
     """On SQLite the page answers 200, saying the burst needs PostgreSQL and how to start it, with no form."""

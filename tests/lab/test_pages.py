@@ -34,6 +34,7 @@ PAGES = {
     "naive-choices": "/lab/naive-choices/",
     "async-under-wsgi": "/lab/async-under-wsgi/",
     "concepts": "/lab/concepts/",
+    "connections": "/lab/connections/",
     "async-poll": "/demo/async_poll/?question=1",
     "sync-poll": "/demo/sync_poll/?question=1",
 }
