@@ -179,3 +179,44 @@ def published() -> dict | None:
         "contrast": contrast(groups),
         "path": shown_path(),
     }
+
+
+# The async_orm pair's figures: the same database work three ways, on PostgreSQL
+
+WAYS = {
+    "gunicorn-gthread": "sync ORM (gunicorn, 2x50 threads, WSGI)",
+    "uvicorn-async": "async, the ORM in a thread (uvicorn, tuned profile)",
+    "uvicorn-async-driver": "async, the truly async driver (uvicorn, tuned profile)",
+}
+WAY_LOADS = {"read": "100 connections reading one question", "seed": "200 users reading a poll and voting"}
+
+
+def three_ways() -> dict | None:
+    """The run's req/s, CPU and thread hops per request of the three ways on PostgreSQL, or None
+    without a run; "groups" is empty when the run has no driver cells."""
+    results = read_run()
+    if results is None:
+        return None
+    hops = results.get("hops", {})
+    groups = []
+    for scenario, title in WAY_LOADS.items():
+        cells = {name: find(results, scenario, name, database="postgresql") for name in WAYS}
+        rows = [
+            {
+                "way": way,
+                "req_s": cell["throughput"],
+                "cpu_ms": cell["cpu_ms_per_request"],
+                "hops": hops.get(name, {}).get("postgresql"),
+            }
+            for name, way in WAYS.items()
+            if (cell := cells[name])
+        ]
+        if cells["uvicorn-async-driver"]:
+            groups.append({"title": title, "rows": rows})
+    return {
+        "when": results.get("started", "")[:16].replace("T", " ") + " UTC",
+        "commit": results.get("machine", {}).get("commit", "?"),
+        "path": shown_path(),
+        "groups": groups,
+        "not_run": results.get("not_run", {}).get("uvicorn-async-driver", ""),
+    }

@@ -374,6 +374,8 @@ def pair(request: HttpRequest, slug: str) -> HttpResponse:
         "upstream_stats": stats_url is not None,
         "upstream_url": settings.UPSTREAM_URL,
         "curl_query": urlencode({**demo.sample, **values}),
+        # Only this pair has the three ways in the benchmark: the sync ORM, the thread, the driver.
+        "three_ways": figures.three_ways() if demo.slug == "async_orm" else None,
     }
     return render(request, "lab/pair.html", context)
 
