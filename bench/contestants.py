@@ -143,7 +143,7 @@ VIEWS |= {
     "vote": "vote",
 }
 TWINS = {twin: {scenario: f"{twin}_{view}" for scenario, view in VIEWS.items()} for twin in ("sync", "async")}
-TWINS["driver"] = {"seed": "async_question_driver", "read": "async_question_driver", "form": "async_poll"}
+TWINS["driver"] = {"seed": "async_poll_driver", "read": "async_question_driver", "form": "async_poll_driver"}
 TWINS["driver"] |= {"vote": "async_vote_driver"}
 TWINS["reference"] = {"hello": "/hello", "upstream": "/upstream", "c10k": "/upstream", "fanout": "/fanout"}
 QUERIES = {"upstream": "?delay={ms}", "c10k": "?delay={ms}", "fanout": "?n={k}&delay={ms}"}

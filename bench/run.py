@@ -248,7 +248,7 @@ def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tupl
 
 
 def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
-    url, script = server.url + path_for(cell, paths), harness.lua_script(tmp, cell.scenario)
+    script = harness.lua_script(tmp, cell.scenario)
     record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": []}
 
     def drain(when: str) -> None:
@@ -259,10 +259,12 @@ def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.S
             record["restarts"].append(when)
 
     def wrk(seconds: int) -> list[str]:
-        args = load_args(cell, server, paths)
+        # The server's URL now: a restart (drain) starts it on a new port.
+        url, args = server.url + path_for(cell, paths), load_args(cell, server, paths)
         return harness.wrk(url, cell.concurrency, seconds, cell.timeout, script=script, args=args)
 
     if cell.scenario == "c10k":
+        url = server.url + path_for(cell, paths)
         argv = harness.hold(url, connections=cell.concurrency, ramp=plan.c10k_ramp, timeout=cell.timeout)
     else:
         if plan.warmup:

@@ -27,6 +27,7 @@ urlpatterns = [
     path("demo/async_questions_page/", database.async_questions_page, name="async_questions_page"),
     path("demo/sync_poll/", database.sync_poll, name="sync_poll"),
     path("demo/async_poll/", database.async_poll, name="async_poll"),
+    path("demo/async_poll_driver/", database.async_poll_driver, name="async_poll_driver"),
     path("demo/sync_vote/", database.sync_vote, name="sync_vote"),
     path("demo/async_vote/", database.async_vote, name="async_vote"),
     path("demo/async_vote_native/", database.async_vote_native, name="async_vote_native"),

@@ -134,6 +134,7 @@ DELIBERATE_5XX = {
     # The truly async driver is off here (SQLite, the WSGI test client): views_demo/driver.py.
     "/demo/async_question_driver/": (501, "the truly async driver "),
     "/demo/async_vote_driver/": (501, "the truly async driver "),
+    "/demo/async_poll_driver/": (501, "the truly async driver "),
 }
 
 

@@ -136,6 +136,19 @@ VARIANTS = {
             'question = await driver.aquestion_detail(question_id=args["question"])',
         ),
     ),
+    ("sync_poll", "async_poll_driver"): Variant(
+        "the truly async driver is optional: its unit lives in views_demo/driver.py, the view refuses "
+        "with 501 where the driver is off, and its form posts to the driver's vote",
+        sync=(
+            'question = queries.question_detail(question_id=args["question"])',
+            'return render(request, "views_demo/poll.html", poll_context(question, vote_view="sync_vote"))',
+        ),
+        async_=(
+            "@driver.required(params.QUESTION)",
+            'question = await driver.aquestion_detail(question_id=args["question"])',
+            'return render(request, "views_demo/poll.html", poll_context(question, vote_view="async_vote_driver"))',  # noqa: E501
+        ),
+    ),
     ("sync_vote", "async_vote_driver"): Variant(
         "the truly async driver is optional: its unit lives in views_demo/driver.py, and the view refuses "
         "with 501 where the driver is off",

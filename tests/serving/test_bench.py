@@ -254,15 +254,13 @@ def test_the_driver_contestants_run_the_database_path_on_postgresql_only(monkeyp
     assert drivers == {("seed", "postgresql"), ("read", "postgresql")}
     monkeypatch.delenv("DATABASE_URL")
     assert not [c for c in run.full_plan().cells if c.contestant in DRIVER_SERVERS]
-    paths = {
-        "async_question_driver": "/demo/async_question_driver/",
-        "async_vote_driver": "/v/",
-        "async_poll": "/p/",
-    }
+    paths = {"async_poll_driver": "/demo/async_poll_driver/", "async_vote_driver": "/v/"}
     seed = run.Cell("seed", "uvicorn-async-driver", 10, think_ms=(50, 100), database="postgresql")
-    assert run.path_for(seed, paths) == "/demo/async_question_driver/?question=1"
-    assert (run.path_for(seed, paths, "vote"), run.path_for(seed, paths, "form")) == ("/v/", "/p/?question=1")
-    with pytest.raises(RuntimeError, match="no view named 'async_question_driver'"):
+    # The same flow as the other twins': the rendered form, then the vote it posts.
+    assert run.path_for(seed, paths) == "/demo/async_poll_driver/?question=1"
+    form = "/demo/async_poll_driver/?question=1"
+    assert (run.path_for(seed, paths, "vote"), run.path_for(seed, paths, "form")) == ("/v/", form)
+    with pytest.raises(RuntimeError, match="no view named 'async_poll_driver'"):
         run.path_for(seed, {})
 
 

@@ -42,7 +42,7 @@ COMMAND_TIMEOUT = 120  # seconds for startproject, migrate, seed_demo
 SYNC_ORM_PITFALL = "async_question_badly"
 # The views on the optional truly async driver (views_demo/driver.py): a stock project on SQLite
 # has it off, so they answer 501 saying why and stay out of the twin and vote comparisons.
-DRIVER_VIEWS = {"async_question_driver", "async_vote_driver"}
+DRIVER_VIEWS = {"async_question_driver", "async_poll_driver", "async_vote_driver"}
 
 # Result fields that legitimately differ from one call to the next; everything else in a
 # result must be equal between twins. Votes are checked apart: each counts exactly one.

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import contextlib
 import os
+import re
 from urllib.parse import urlsplit
 
 import httpx
@@ -65,6 +66,9 @@ def connections_to(database_url: str) -> int:
     return row[0]
 
 
+POLLS = ("sync_poll", "async_poll_driver")
+
+
 def test_driver_views_answer_like_their_twins(driver_server):
     """Over uvicorn the three reads answer alike, a driver vote counts one, atomic() around awaits is 501."""
     url, _ = driver_server
@@ -74,12 +78,17 @@ def test_driver_views_answer_like_their_twins(driver_server):
             client.get(reverse(f"views_demo:{name}"), params={"question": 1}).json()["result"]
             for name in ("sync_question", "async_question_native", "async_question_driver")
         ]
+        polls = [client.get(reverse(f"views_demo:{name}"), params={"question": 1}) for name in POLLS]
         before = servers.vote_counts(url)[1]
         vote = client.post(reverse("views_demo:async_vote_driver"), data={"question": 1, "choice": 1})
         badly = client.post(reverse("views_demo:async_atomic_badly"), data={"question": 1, "choice": 1})
         after = servers.vote_counts(url)[1]
 
     assert reads == [reads[0]] * 3
+    # The driver's form offers the same choices and posts to the driver's vote: the benchmark's seed flow.
+    assert [poll.status_code for poll in polls] == [200, 200]
+    assert len({tuple(re.findall(r'name="choice"[^>]*value="(\d+)"', poll.text)) for poll in polls}) == 1
+    assert f'action="{reverse("views_demo:async_vote_driver")}"' in polls[1].text
     assert vote.json()["result"] == {"question": 1, "choice": 1, "votes": before + 1}
     assert badly.status_code == 501
     assert "SynchronousOnlyOperation" in badly.json()["error"]

@@ -137,6 +137,16 @@ async def async_poll(request: HttpRequest) -> HttpResponse:
     return render(request, "views_demo/poll.html", poll_context(question, vote_view="async_vote"))
 
 
+@json_errors
+@require_safe
+@driver.required(params.QUESTION)
+async def async_poll_driver(request: HttpRequest) -> HttpResponse:
+    """The same form, its question read on the truly async driver; it posts to async_vote_driver."""
+    args = params.parse(request, params.QUESTION)
+    question = await driver.aquestion_detail(question_id=args["question"])
+    return render(request, "views_demo/poll.html", poll_context(question, vote_view="async_vote_driver"))
+
+
 # Database: one vote, counted by the database
 
 
