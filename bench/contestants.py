@@ -118,13 +118,9 @@ CONTESTANTS = [Contestant(*row) for row in (
 # fmt: on
 BY_NAME = {contestant.name: contestant for contestant in CONTESTANTS}
 
-# The server comparison (docs/servers.md): the other servers and the ones they are compared with,
-# WSGI first; ratios there are to uvicorn-async-stock. LIFESPAN: what each sends the app.
+# The server comparison (docs/servers.md): the other servers and the ones they are compared with.
 OTHER_SERVERS = ["hypercorn-async", "daphne-async", "granian-async", "granian-wsgi"]
 WHICH_SERVER = ["gunicorn-gthread", "granian-wsgi", "uvicorn-async-stock", *OTHER_SERVERS[:3]]
-WHICH_SERVER_BASE = "uvicorn-async-stock"
-LIFESPAN = dict.fromkeys(WHICH_SERVER, "startup + shutdown")
-LIFESPAN |= {"gunicorn-gthread": "none (WSGI)", "granian-wsgi": "none (WSGI)", "daphne-async": "**none**"}
 DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]

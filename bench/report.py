@@ -2,7 +2,7 @@
 Render a run's results.json as report.md and the plots: `python -m bench report <results.json>`.
 
 The markdown is a plain rendering of the data: the targets (bench/targets.json) and their verdicts,
-the server comparison, then a table per scenario and load with each contestant's ratio to the
+the database path, then a table per scenario and load with each contestant's ratio to the
 threaded sync server's req/s and the verdict rule. Why a row wins or loses is written by people,
 in docs/performance.md and docs/results.md, for the run they cite.
 """
@@ -162,37 +162,6 @@ def targets(results: dict) -> list[str]:
     return table(["target", "cell", "ratio", "this run", "bound", "errors", "verdict"], rows, left=3)
 
 
-# The server comparison
-
-
-def which_server(results: dict) -> list[str]:
-    """The servers side by side: req/s (and its ratio to WHICH_SERVER_BASE's), p99, errors."""
-    measured_names = {c["contestant"] for c in results["cells"] if c["status"] == "ok"}
-    if not measured_names & set(contestants.OTHER_SERVERS):
-        return []
-    upstream = [c for c in ok_cells(results, "upstream") if c["contestant"] in contestants.OTHER_SERVERS]
-    points = sorted({(c["concurrency"], c["delay_ms"]) for c in upstream}, key=lambda p: (p[1], p[0]))
-    columns = [("hello", {}, "hello")]
-    columns += [("upstream", {"concurrency": c, "delay_ms": d}, f"C={c}, D={ms(d)}") for c, d in points]
-    columns += [("seed", {}, "seed")]
-    head, rows = ["server", "lifespan"], []
-    for scenario, _, title in columns:
-        head += [f"{title}: req/s (x uvicorn)", "CPU/req" if scenario == "hello" else "p99"]
-    for name in [n for n in contestants.WHICH_SERVER if n in measured_names]:
-        row, total = [name, contestants.LIFESPAN.get(name, "?")], 0
-        for scenario, where, _ in columns:
-            cell, base = (find(results, scenario, n, **where) for n in (name, contestants.WHICH_SERVER_BASE))
-            if cell is None:
-                row += ["-", "-"]
-                continue
-            total += errors(cell)
-            x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
-            second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
-            row += [rate(cell["throughput"]) + x, second]
-        rows.append([*row, total])
-    return table([*head, "errors"], rows, left=2)
-
-
 def database_path(results: dict) -> list[str]:
     """The database scenarios: req/s, CPU and thread hops per request, async / gthread, the verdicts."""
     names = [n for n in [*DATABASE_SERVERS, *DRIVER_SERVERS] if n in results["contestants"]]
@@ -278,11 +247,8 @@ def markdown(results: dict) -> str:
         *targets(results),
         "",
     ]
-    for title, lines in (
-        ("Which server", which_server(results)),
-        ("The database path", database_path(results)),
-    ):
-        out += [f"## {title}", "", *lines, ""] if lines[2:] else []
+    lines = database_path(results)
+    out += ["## The database path", "", *lines, ""] if lines[2:] else []
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
