@@ -18,6 +18,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command."""
     from bench import probes, run
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
@@ -25,17 +26,12 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = commands.add_parser("run", help="start every server and measure every cell of a plan")
     plans = bench.add_mutually_exclusive_group()
-    for plan, what in (
-        ("quick", "the smoke test"),
-        ("database", "the database path"),
-        ("servers", "the servers"),
-    ):
+    only = {"quick": "the smoke test", "database": "the database path", "servers": "the servers"}
+    for plan, what in only.items():
         plans.add_argument(f"--{plan}", dest="plan", action="store_const", const=plan, help=f"only {what}")
     bench.add_argument("--out", type=Path, help="where to write the results (default bench/results/<time>)")
-    for option, which in (("only", "only"), ("skip", "leave out")):
-        bench.add_argument(
-            f"--{option}", nargs="*", default=[], help=f"{which} the cells whose key has one of these"
-        )
+    bench.add_argument("--only", nargs="*", default=[], help="only the cells whose key has one of these")
+    bench.add_argument("--skip", nargs="*", default=[], help="leave out the cells whose key has one of these")
     bench.set_defaults(plan="full", run=run.main)
 
     report = commands.add_parser("report", help="render report.md and the plots from a results.json")
@@ -68,12 +64,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def numbers(parser: argparse.ArgumentParser, **defaults: int) -> None:
+    """Add an integer option per keyword, `-c` and `-d` for connections and duration."""
     for name, default in defaults.items():
         short = {"connections": ["-c"], "duration": ["-d"]}.get(name, [])
         parser.add_argument(*short, "--" + name.replace("_", "-"), type=int, default=default)
 
 
-def rerender(args) -> None:
+def rerender(args: argparse.Namespace) -> None:
+    """Write report.md and the plots again beside a results.json."""
     from bench import report
 
     report.write(json.loads(args.results.read_text()), args.results.parent)

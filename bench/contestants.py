@@ -1,15 +1,10 @@
 """
-The servers under test, the command line of each, the views each twin is sent to, and the two
-launchers the project needs beyond the servers' own commands:
+The servers under test, the command line of each, the views each twin is sent to, and two launchers:
 
     python -m bench.contestants uvicorn asyncdemo.asgi:application --port 8001   # Nagle's algorithm off
     python -m bench.contestants daphne --port 8001 --workers 2                   # N daphnes, one socket
 
-uvicorn's supervisor binds with `proto` 0, and asyncio sets TCP_NODELAY only on sockets that say
-IPPROTO_TCP: each two-part response then waits ~40 ms for the client's delayed ACK (uvicorn issue
-#3149), so the launcher hands it the same socket relabelled as TCP. daphne has no --workers: the
-launcher binds one socket and runs N daphnes on it with --fd, as gunicorn's arbiter does.
-Every contestant runs PROCESSES processes, DEBUG off, access logs off. Why each: docs/benchmark/README.md.
+Why each contestant and each launcher: docs/benchmark/README.md.
 """
 
 import argparse
@@ -118,13 +113,9 @@ CONTESTANTS = [Contestant(*row) for row in (
 # fmt: on
 BY_NAME = {contestant.name: contestant for contestant in CONTESTANTS}
 
-# The server comparison (docs/servers.md): the other servers and the ones they are compared with,
-# WSGI first; ratios there are to uvicorn-async-stock. LIFESPAN: what each sends the app.
+# The server comparison (docs/servers.md): the other servers and the ones they are compared with.
 OTHER_SERVERS = ["hypercorn-async", "daphne-async", "granian-async", "granian-wsgi"]
 WHICH_SERVER = ["gunicorn-gthread", "granian-wsgi", "uvicorn-async-stock", *OTHER_SERVERS[:3]]
-WHICH_SERVER_BASE = "uvicorn-async-stock"
-LIFESPAN = dict.fromkeys(WHICH_SERVER, "startup + shutdown")
-LIFESPAN |= {"gunicorn-gthread": "none (WSGI)", "granian-wsgi": "none (WSGI)", "daphne-async": "**none**"}
 DATABASE_SCENARIOS = ("seed", "read", "locked", "checked")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
@@ -135,13 +126,8 @@ DRIVER_SERVERS = ["uvicorn-async-driver", "uvicorn-async-driver-stock"]
 # are the seed's and the writes' poll form (its CSRF token and choices) and vote; a scenario a
 # twin lacks is not run for it. Queries are filled with the cell's K and D.
 VIEWS = {"hello": "hello", "upstream": "upstream", "c10k": "upstream", "fanout": "fanout", "seed": "poll"}
-VIEWS |= {
-    "read": "question",
-    "locked": "locked_vote",
-    "checked": "checked_vote",
-    "form": "poll",
-    "vote": "vote",
-}
+VIEWS |= {"read": "question", "locked": "locked_vote", "checked": "checked_vote"}
+VIEWS |= {"form": "poll", "vote": "vote"}
 TWINS = {twin: {scenario: f"{twin}_{view}" for scenario, view in VIEWS.items()} for twin in ("sync", "async")}
 TWINS["driver"] = {"seed": "async_poll_driver", "read": "async_question_driver", "form": "async_poll_driver"}
 TWINS["driver"] |= {"vote": "async_vote_driver"}
@@ -175,7 +161,11 @@ VIEW_NAMES = list(dict.fromkeys(VIEW_NAMES + [variant.replacement for variant in
 
 
 def serve_uvicorn(args: argparse.Namespace) -> int:
-    """uvicorn's supervisor and workers on a socket labelled TCP, so Nagle's algorithm is off."""
+    """uvicorn's supervisor and workers on a socket labelled TCP, so Nagle's algorithm is off.
+
+    uvicorn binds with `proto` 0, and asyncio sets TCP_NODELAY only on sockets that say IPPROTO_TCP:
+    each two-part response would wait ~40 ms for the client's delayed ACK (uvicorn issue #3149).
+    """
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
@@ -189,7 +179,8 @@ def serve_uvicorn(args: argparse.Namespace) -> int:
 
 
 def serve_daphne(args: argparse.Namespace) -> int:
-    """Bind one socket, run `--workers` daphnes on it with --fd, stop them all on SIGTERM/SIGINT."""
+    """Bind one socket, run `--workers` daphnes on it with --fd (daphne has no --workers), as
+    gunicorn's arbiter shares its socket; stop them all on SIGTERM/SIGINT."""
     listener = socket.create_server((args.host, args.port), backlog=args.backlog)
     command = [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0", args.app]
     children = [subprocess.Popen(command, pass_fds=(listener.fileno(),)) for _ in range(args.workers)]

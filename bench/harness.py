@@ -1,7 +1,7 @@
 """
-The benchmark's machinery, shared by the run (bench/run.py) and the probes (bench/probes.py):
-one server starter, one load runner (wrk, or bench/hold.py for C10K), one process sampler
-(psutil), one CSRF helper, and what a run records about the project and the machine.
+What the run (bench/run.py) and the probes (bench/probes.py) share: the server starter, the load
+runner (wrk, or bench/hold.py for C10K), the process sampler (psutil), the CSRF helper, and what a
+run records about the project and the machine.
 """
 
 import contextlib
@@ -65,6 +65,7 @@ def in_django(function: str, env: dict[str, str], *args: str) -> str:
 
 
 def processes(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants (none if it is gone)."""
     with contextlib.suppress(psutil.NoSuchProcess):
         root = psutil.Process(pid)
         return [root, *root.children(recursive=True)]
@@ -126,12 +127,6 @@ def wait_quiet(pid: int, *, seconds: float = 0.5, limit: float = 0.05) -> None:
 # The server starter
 
 
-def answers(url: str, timeout: float) -> bool:
-    with contextlib.suppress(httpx.HTTPError):
-        return httpx.get(url, timeout=timeout).status_code == 200
-    return False
-
-
 class Server:
     """A server in its own session on a free port, so it and every process it forks stop together."""
 
@@ -167,13 +162,17 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
-            if answers(self.url + self.probe, timeout=2):
+            if self.answers(timeout=2):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not answer {self.probe} in {timeout:g} s:\n{self.log_tail()}")
 
     def answers(self, timeout: float = 2) -> bool:
-        return self.process.poll() is None and answers(self.url + self.probe, timeout)
+        """The server is running and its probe path answers 200."""
+        with contextlib.suppress(httpx.HTTPError):
+            alive = self.process.poll() is None
+            return alive and httpx.get(self.url + self.probe, timeout=timeout).status_code == 200
+        return False
 
     def stop(self) -> None:
         if self.process is None:

@@ -1,7 +1,6 @@
 """
 C10K's load generator: open N connections over a ramp, one request each, follow each to its answer,
-its error or its timeout, and count the answers by status. wrk cannot: it opens every connection
-at once and counts only requests that finish inside its window.
+its error or its timeout (wrk opens every connection at once and counts only what its window sees).
 
     python -m bench.hold 'http://127.0.0.1:8000/demo/async_upstream/?delay=10000' --connections 10000
 

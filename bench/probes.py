@@ -3,21 +3,21 @@ Focused before/after probes for docs/performance.md, beside the full run (`pytho
 
 `wrk` starts one uvicorn per configuration with the run's own starter, load and sampler;
 `transport` and `seed` measure CPU in one process, where no server or load generator shares the
-cores; `seed` counts thread hops too (holding many slow requests at once is the run's C10K cell).
-Configurations are interleaved (A B B A ...) because the machine is shared and noisy; each
-probe prints one line per run, then the median and spread per configuration.
+cores; `seed` counts thread hops too. Configurations are interleaved (A B B A ...) because the
+machine is shared; each probe prints one line per run, then the median and spread per configuration.
 """
 
+import argparse
 import asyncio
 import contextlib
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from statistics import median
 
 from bench import contestants, harness
 from bench.contestants import DRIVER, STOCK, TUNED, WSGI
@@ -38,16 +38,12 @@ def interleaved(names: list[str], repeat: int, measure: Callable[[str], dict], u
     for i in range(repeat):
         for name in names if i % 2 == 0 else names[::-1]:
             rows[name].append(figures := measure(name))
-            print(
-                f"{name:>16} run {i + 1}: " + ", ".join(f"{figures[k]} {u}" for k, u in units.items()),
-                flush=True,
-            )
+            line = ", ".join(f"{figures[key]} {unit}" for key, unit in units.items())
+            print(f"{name:>16} run {i + 1}: {line}", flush=True)
     print("# median (min-max)")
     for name, runs in rows.items():
         values = {unit: [run[key] for run in runs if run[key] is not None] for key, unit in units.items()}
-        parts = [
-            f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {u}" for u, v in values.items() if v
-        ]
+        parts = [f"{median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {u}" for u, v in values.items() if v]
         print(f"{name:>16}: " + ", ".join(parts))
 
 
@@ -68,7 +64,7 @@ def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
     return name, options, env
 
 
-def probe_wrk(args) -> None:
+def probe_wrk(args: argparse.Namespace) -> None:
     """Throughput, latency, errors and server CPU per request of uvicorn under wrk, per configuration."""
     configs = {name: (options, env) for name, options, env in map(config, args.config)}
     print(f"# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
@@ -79,27 +75,16 @@ def probe_wrk(args) -> None:
         script = harness.lua_script(tmp, "hello")
 
         def measure(name: str) -> dict:
-            options, env = configs[name]
-            app = harness.project({**base, **env})["asgi_app"]
+            options, env = configs[name][0], {**base, **configs[name][1]}
+            app = harness.project(env)["asgi_app"]
             argv = [sys.executable, "-m", "uvicorn", app, *contestants.QUIET, "--backlog", "16384", *options]
-            server = harness.Server(
-                name, [*argv, "--port", "{port}"], {**base, **env}, "/demo/async_hello/", tmp
-            )
+            server = harness.Server(name, [*argv, "--port", "{port}"], env, "/demo/async_hello/", tmp)
             with harness.serving(server), contextlib.ExitStack() as stack:
                 if args.alongside:  # a second wrk on another path (its CPU counts as other load)
-                    seconds, url = args.warmup + args.duration + 2, server.url + args.alongside
-                    wrk = [
-                        "wrk",
-                        "-t1",
-                        f"-c{args.alongside_connections}",
-                        f"-d{seconds}s",
-                        "--timeout",
-                        "30s",
-                        url,
-                    ]
-                    stack.callback(
-                        stack.enter_context(subprocess.Popen(wrk, stdout=subprocess.DEVNULL)).terminate
-                    )
+                    seconds = args.warmup + args.duration + 2
+                    wrk = ["wrk", "-t1", f"-c{args.alongside_connections}", f"-d{seconds}s", "--timeout=30s"]
+                    other = subprocess.Popen([*wrk, server.url + args.alongside], stdout=subprocess.DEVNULL)
+                    stack.callback(stack.enter_context(other).terminate)
                 url = server.url + args.path
                 harness.load(harness.wrk(url, args.connections, args.warmup, args.timeout, script=script))
                 load = harness.wrk(url, args.connections, args.duration, args.timeout, script=script)

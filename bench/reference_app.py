@@ -1,13 +1,7 @@
 """
-The benchmark's outside reference: the same upstream calls with no Django in the request path.
-
-A minimal Starlette app that calls the slow upstream through views_demo/upstream.py, the
-very client the async views use (same transport, limits and timeout, read from the same
-settings), opened and closed by its lifespan as asyncdemo/asgi.py does. What separates it
-from uvicorn + async views is then only Django's request handling and middleware. It trusts
-its query (only the benchmark calls it).
-
-    uvicorn bench.reference_app:app
+The benchmark's outside reference (`uvicorn bench.reference_app:app`): the same upstream calls
+through views_demo/upstream.py's client, opened and closed by a lifespan as asyncdemo/asgi.py does,
+with no Django in the request path. It trusts its query: only the benchmark calls it.
 """
 
 import contextlib

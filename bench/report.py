@@ -1,10 +1,9 @@
 """
 Render a run's results.json as report.md and the plots: `python -m bench report <results.json>`.
 
-The markdown is a plain rendering of the data: the targets (bench/targets.json) and their verdicts,
-the server comparison, then a table per scenario and load with each contestant's ratio to the
-threaded sync server's req/s and the verdict rule. Why a row wins or loses is written by people,
-in docs/performance.md and docs/results.md, for the run they cite.
+A plain rendering of the data: the targets (bench/targets.json), the database path, then a table
+per scenario and load with each contestant's ratio to the threaded sync server's req/s and the
+verdict rule. Why a row wins or loses is written by people, in docs/, for the run they cite.
 """
 
 import json
@@ -151,46 +150,13 @@ def targets(results: dict) -> list[str]:
         bound = f">= {target['min']}" if "min" in target else f"<= {target['max']}"
         ok = value is not None and target.get("min", -math.inf) <= value <= target.get("max", math.inf)
         against = f" / {target['against']}" if "against" in target else ""
-        where = DATABASE_NAMES[target.get("database", "sqlite")]
+        where = f"{target['scenario']} {DATABASE_NAMES[target.get('database', 'sqlite')]}"
         where += "".join(f" {k}={v}" for k, v in target.get("where", {}).items())
         verdict = "not measured" if value is None else ["**not met**", "met"][ok and not errors(cell)]
         errs = "-" if cell is None else errors(cell)
         ratio_of = f"{target['metric']}: {target['contestant']}{against}"
-        rows.append(
-            [target["id"], f"{target['scenario']} {where}", ratio_of, times(value), bound, errs, verdict]
-        )
+        rows.append([target["id"], where, ratio_of, times(value), bound, errs, verdict])
     return table(["target", "cell", "ratio", "this run", "bound", "errors", "verdict"], rows, left=3)
-
-
-# The server comparison
-
-
-def which_server(results: dict) -> list[str]:
-    """The servers side by side: req/s (and its ratio to WHICH_SERVER_BASE's), p99, errors."""
-    measured_names = {c["contestant"] for c in results["cells"] if c["status"] == "ok"}
-    if not measured_names & set(contestants.OTHER_SERVERS):
-        return []
-    upstream = [c for c in ok_cells(results, "upstream") if c["contestant"] in contestants.OTHER_SERVERS]
-    points = sorted({(c["concurrency"], c["delay_ms"]) for c in upstream}, key=lambda p: (p[1], p[0]))
-    columns = [("hello", {}, "hello")]
-    columns += [("upstream", {"concurrency": c, "delay_ms": d}, f"C={c}, D={ms(d)}") for c, d in points]
-    columns += [("seed", {}, "seed")]
-    head, rows = ["server", "lifespan"], []
-    for scenario, _, title in columns:
-        head += [f"{title}: req/s (x uvicorn)", "CPU/req" if scenario == "hello" else "p99"]
-    for name in [n for n in contestants.WHICH_SERVER if n in measured_names]:
-        row, total = [name, contestants.LIFESPAN.get(name, "?")], 0
-        for scenario, where, _ in columns:
-            cell, base = (find(results, scenario, n, **where) for n in (name, contestants.WHICH_SERVER_BASE))
-            if cell is None:
-                row += ["-", "-"]
-                continue
-            total += errors(cell)
-            x = f" ({times(ratio(cell['throughput'], base['throughput']))})" if base else ""
-            second = ms(cell["cpu_ms_per_request"]) if scenario == "hello" else latency(cell, "p99")
-            row += [rate(cell["throughput"]) + x, second]
-        rows.append([*row, total])
-    return table([*head, "errors"], rows, left=2)
 
 
 def database_path(results: dict) -> list[str]:
@@ -207,9 +173,8 @@ def database_path(results: dict) -> list[str]:
         figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}, {hops[n]}"
                    + f", **{errors(c)} errors**" * bool(errors(c)) for n, c in found.items()]  # fmt: skip
         ratios = [ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs]
-        verdicts = ", ".join(
-            f"{n} {verdict_of(r)}" for n, r in zip(asyncs, ratios, strict=True) if r is not None
-        )
+        pairs = zip(asyncs, ratios, strict=True)
+        verdicts = ", ".join(f"{n} {verdict_of(r)}" for n, r in pairs if r is not None)
         title = f"{scenario}, {load_of(results, first).split(': ')[-1]}"
         rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios), verdicts or "-"])
     head = [f"{n}: req/s, CPU/req, thread hops per request" for n in names]
@@ -278,11 +243,8 @@ def markdown(results: dict) -> str:
         *targets(results),
         "",
     ]
-    for title, lines in (
-        ("Which server", which_server(results)),
-        ("The database path", database_path(results)),
-    ):
-        out += [f"## {title}", "", *lines, ""] if lines[2:] else []
+    lines = database_path(results)
+    out += ["## The database path", "", *lines, ""] if lines[2:] else []
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
@@ -291,11 +253,8 @@ def markdown(results: dict) -> str:
         for point in sorted(points, key=lambda p: (list(DATABASE_NAMES).index(p[0]), p[2], p[1])):
             here = [c for c in measured_cells if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
             out += [f"### {load_of(results, here[0])}", "", *load_table(results, here), ""]
-        out += [
-            f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})"
-            for c in cells
-            if c["status"] != "ok"
-        ]
+        failed = [c for c in cells if c["status"] != "ok"]
+        out += [f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})" for c in failed]
     out += ["## Plots", "", *(f"![{name}]({name})" for name in results.get("plots", [])), ""]
     rows = [[f"{name}: {c['label']}", f"`{c['command']}`",
              " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults",
@@ -320,10 +279,15 @@ def plot(results: dict, out: Path) -> list[str]:
     delays, written = sorted({c["delay_ms"] for c in cells}), []
     names = list(dict.fromkeys(c["contestant"] for c in cells))
     palette = plt.get_cmap("tab20").colors  # one colour per server in every panel
+
+    def save(fig, name: str) -> str:
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=100)
+        plt.close(fig)
+        return name
+
     for metric, ylabel in (("throughput", "requests/s answered"), ("p99", "p99 latency (s)")):
-        fig, axes = plt.subplots(
-            1, max(1, len(delays)), figsize=(6 * max(1, len(delays)), 4.8), squeeze=False
-        )
+        fig, axes = plt.subplots(1, len(delays) or 1, figsize=(6 * (len(delays) or 1), 4.8), squeeze=False)
         for ax, delay in zip(axes[0], delays, strict=False):
             here = [c for c in cells if c["delay_ms"] == delay]
             for i, name in enumerate(names):
@@ -332,8 +296,8 @@ def plot(results: dict, out: Path) -> list[str]:
                 ys = [(c["throughput"] if metric == "throughput" else c["latency_ms"]["p99"] / 1000)
                       if c["requests"] else math.nan for c in line]  # fmt: skip
                 if line:
-                    xs = [c["concurrency"] for c in line]
-                    ax.plot(xs, ys, marker="o", label=name, color=palette[i % len(palette)])
+                    xs, colour = [c["concurrency"] for c in line], palette[i % len(palette)]
+                    ax.plot(xs, ys, marker="o", label=name, color=colour)
             xs = sorted({c["concurrency"] for c in here})
             if metric == "throughput":
                 ax.plot(xs, [x / (delay / 1000) for x in xs], "k--", linewidth=1, label="limit C/D")
@@ -344,22 +308,13 @@ def plot(results: dict, out: Path) -> list[str]:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=7)
         fig.suptitle(f"asyncdemo benchmark ({results['mode']} run, {results['started'][:10]})")
-        written.append(save(fig, out / f"upstream-{metric}.png"))
+        written.append(save(fig, f"upstream-{metric}.png"))
     hello = sorted(ok_cells(results, "hello"), key=lambda c: c["cpu_ms_per_request"] or 0)
     fig, ax = plt.subplots(figsize=(8, max(3.5, 1 + 0.3 * len(hello))))
     ax.barh([c["contestant"] for c in hello], [c["cpu_ms_per_request"] or 0 for c in hello])
     ax.set(xlabel="server CPU per request (ms)", title="hello: the framework's own cost")
-    written.append(save(fig, out / "hello-cpu.png"))
+    written.append(save(fig, "hello-cpu.png"))
     return written
-
-
-def save(fig, path: Path) -> str:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path.name
 
 
 def write(results: dict, out: Path) -> None:

@@ -1,12 +1,9 @@
 """
-The benchmark run: which cells each plan measures, and running them (`python -m bench run`).
-
-Every contestant is started once; the cells are interleaved (each load point runs every
-contestant in turn, in alternating order); each cell warms up, then measures for a fixed time.
-Writes results.json, report.md and the plots to --out (default bench/results/<UTC time>/).
-The method: docs/benchmark/README.md.
+The benchmark run (`python -m bench run`): which cells each plan measures, and running them.
+Writes results.json, report.md and the plots to --out; the method: docs/benchmark/README.md.
 """
 
+import argparse
 import contextlib
 import dataclasses
 import datetime
@@ -30,8 +27,8 @@ SCENARIOS = {
     "fanout": "Fan-out: K=10 upstream calls of D=100 ms per request",
     "seed": "The seed experiment: read poll 1's form, vote (CSRF), 0.5-1 s between requests",
     "read": "Read one question by primary key, with its choices",
-    "locked": "A contended write: every request votes for the same choice, its row locked "
-    "(select_for_update) in one transaction",
+    "locked": "A contended write: every request votes for the same choice, "
+    "its row locked (select_for_update) in one transaction",
     "checked": "The mixed view: wait D on the upstream, then write one vote",
     "c10k": "C10K: C connections opened over a ramp, one request each, each waiting D on the upstream",
 }
@@ -67,10 +64,8 @@ class Cell:
     @property
     def expected_ms(self) -> int:
         """The least latency the view can have: its upstream waits, one after another in sync_fanout."""
-        sequential = (
-            self.scenario == "fanout" and BY_NAME[self.contestant].twin == "sync" and not self.variant
-        )
-        return self.delay_ms * (self.calls if sequential else 1)
+        sequential = self.scenario == "fanout" and BY_NAME[self.contestant].twin == "sync"
+        return self.delay_ms * (self.calls if sequential and not self.variant else 1)
 
     @property
     def timeout(self) -> float:
@@ -79,14 +74,10 @@ class Cell:
 
 
 def view_paths() -> dict[str, str]:
-    """Every view the benchmark loads, by URL name, reversed from the project's URLconf (if it has it)."""
-    from django.urls import NoReverseMatch, reverse
+    """Every view the benchmark loads, by URL name, reversed from the project's URLconf."""
+    from django.urls import reverse
 
-    paths = {}
-    for name in contestants.VIEW_NAMES:
-        with contextlib.suppress(NoReverseMatch):  # a view being added (the driver's) may not exist yet
-            paths[name] = reverse(f"views_demo:{name}")
-    return paths
+    return {name: reverse(f"views_demo:{name}") for name in contestants.VIEW_NAMES}
 
 
 def path_for(cell: Cell, paths: dict[str, str], view: str = "") -> str:
@@ -235,19 +226,14 @@ def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tupl
     page = httpx.get(server.url + path_for(cell, paths, "form"))
     token, choices = harness.vote_form(page)  # the twin's poll form: its CSRF token and its choices
     if cell.scenario == "seed":
-        return (
-            path_for(cell, paths),
-            path_for(cell, paths, "vote"),
-            1,
-            *cell.think_ms,
-            token,
-            ",".join(choices),
-        )
+        flow = path_for(cell, paths), path_for(cell, paths, "vote"), 1, *cell.think_ms
+        return *flow, token, ",".join(choices)
     # One choice for every request: the contended write queues on that one row.
     return token, f"question=1&choice={choices[0]}" + (f"&delay={cell.delay_ms}" if cell.delay_ms else "")
 
 
 def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
+    """Warm up, measure and record one cell; restart its server if it stopped answering."""
     script = harness.lua_script(tmp, cell.scenario)
     record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": []}
 
@@ -279,19 +265,16 @@ def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.S
 
 def check(results: dict, complete: bool = True) -> list[str]:
     """Every cell was measured; if `complete` (the quick run), it answered every request, nothing missing."""
-    problems = [
-        f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in results["cells"] if c["status"] != "ok"
-    ]
+    cells = results["cells"]
+    problems = [f"{c['key']}: {c['status']}: {c.get('reason', '')}" for c in cells if c["status"] != "ok"]
     required = ("throughput", "latency_ms", "errors", "cpu_ms_per_request", "peak_threads", "peak_rss_mb")
-    for cell in [c for c in results["cells"] if c["status"] == "ok"] if complete else []:
+    for cell in [c for c in cells if c["status"] == "ok"] if complete else []:
         missing = [name for name in (*required, "wrk_cpu_s", "server_cpu_s") if cell.get(name) is None]
         errors = {k: v for k, v in cell["errors"].items() if v}
         if missing or not cell["requests"] or errors:
             problems.append(f"{cell['key']}: missing {missing}, {cell['requests']} answered, errors {errors}")
     files = ("results.json", "report.md", *results.get("plots", [])) if complete else ()
-    return problems + [
-        f"{name} was not written" for name in files if not (Path(results["out"]) / name).is_file()
-    ]
+    return problems + [f"{f} was not written" for f in files if not (Path(results["out"]) / f).is_file()]
 
 
 def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> tuple:
@@ -300,23 +283,21 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
 
     upstream = stack.enter_context(harness.serving(harness.upstream(tmp)))
     base = harness.django_env(tmp / "bench.sqlite3", upstream.url)
-    # No server inherits DATABASE_URL: each cell says which database its server uses. Its pool: 6 servers
-    # x 2 processes x 6 = 72 connections (the driver's hold a second pool, mostly idle at its 2), within
-    # PostgreSQL's default max_connections of 100 with room for other clients.
-    pool = os.environ.get("DATABASE_POOL_SIZE", "6")
-    postgresql = {"DATABASE_URL": os.environ.pop("DATABASE_URL", ""), "DATABASE_POOL_SIZE": pool}
-    envs = {"sqlite": base, "postgresql": {**base, **postgresql}}
+    # No server inherits DATABASE_URL: each cell says which database its server uses. The pool: 6 servers
+    # x 2 processes x 6 = 72 connections, within PostgreSQL's default max_connections of 100.
+    url, pool = os.environ.pop("DATABASE_URL", ""), os.environ.get("DATABASE_POOL_SIZE", "6")
+    envs = {"sqlite": base, "postgresql": {**base, "DATABASE_URL": url, "DATABASE_POOL_SIZE": pool}}
     for db in dict.fromkeys(cell.database for cell in plan.cells):
         harness.migrate(envs[db])
         results["databases"][db] = harness.project(envs[db])["database"]
-        # The tuned profile keeps SQLite connections on its threads (tuned/settings.py).
-        tuned = harness.project({**envs[db], **contestants.TUNED})["database"]
+        tuned = harness.project({**envs[db], **contestants.TUNED})["database"]  # SQLite: kept on its threads
         results["databases"][db]["conn_max_age_tuned"] = tuned["conn_max_age"]
     about = harness.project(base)
     results["project"] = {k: about[k] for k in ("paths", "middleware", "upstream_transport")}
     servers: dict[str, harness.Server] = {}
     for cell in plan.cells:
-        contestant, env = BY_NAME[cell.contestant], {**envs[cell.database], **BY_NAME[cell.contestant].env}
+        contestant = BY_NAME[cell.contestant]
+        env = {**envs[cell.database], **contestant.env}
         if cell.scenario in contestants.DATABASE_SCENARIOS and contestant.django:
             # Thread hops per request of one read of the seed's page and one vote, counted in-process.
             hops = results["hops"].setdefault(contestant.name, {})
@@ -374,9 +355,8 @@ def run(plan: Plan, out: Path) -> int:
             server = servers[cell.server]
             try:
                 record = run_cell(cell, plan, server, upstream, tmp, paths)
-                latency, errors = record["latency_ms"], sum(record["errors"].values())
-                say(f"  {record['throughput']:>8.1f} req/s  p50 {latency['p50']:>8.1f} ms  "
-                    f"p99 {latency['p99']:>8.1f} ms  errors {errors}  "
+                say(f"  {record['throughput']:>8.1f} req/s  p50 {record['latency_ms']['p50']:>8.1f} ms  "
+                    f"p99 {record['latency_ms']['p99']:>8.1f} ms  errors {sum(record['errors'].values())}  "
                     f"cpu {record['cpu_ms_per_request']} ms/req")  # fmt: skip
             except RuntimeError as exc:
                 record = {**asdict(cell), "key": cell.key, "status": "failed", "reason": str(exc)[-1500:]}
@@ -409,7 +389,8 @@ def loadavg() -> list[str]:
     return [f"{x:.2f}" for x in os.getloadavg()]
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
+    """Pick the plan's cells (--only, --skip), check the prerequisites, run it."""
     plan = PLANS[args.plan]()
     chosen = [c for c in plan.cells if any(p in c.key for p in args.only or [""])]
     plan = dataclasses.replace(plan, cells=[c for c in chosen if not any(p in c.key for p in args.skip)])

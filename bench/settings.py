@@ -1,7 +1,5 @@
 """
-The benchmark's settings: the tuned profile's (tuned/settings.py), plus two knobs that take it
-apart so each of its fixes is measured alone. They are for bench/contestants.py only; a reader
-picks a settings module (asyncdemo.settings or tuned.settings) instead.
+The tuned profile (tuned/settings.py) with knobs that take it apart, for bench/contestants.py only:
 
     BENCH_MIDDLEWARE=django   Django's own middleware classes
     BENCH_MIDDLEWARE=none     no middleware at all (only to measure what it costs)

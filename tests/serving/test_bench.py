@@ -181,21 +181,6 @@ def test_each_scenario_table_gives_every_row_its_ratio_to_gthread_and_async_rows
     assert text.count("### C = 100, D = 100 ms") == 1
 
 
-def test_which_server_gives_each_server_its_ratio_to_uvicorn():
-    """shows req/s with its ratio to uvicorn-async-stock's in the same cell, and each server's lifespan."""
-    cells = []
-    for name, speed in (("uvicorn-async-stock", 100.0), ("granian-async", 150.0), ("daphne-async", 50.0)):
-        cells += [complete_cell(scenario="hello", delay_ms=0, contestant=name, throughput=speed * 10),
-                  complete_cell(contestant=name, throughput=speed)]  # fmt: skip
-    lines = report.which_server(run_of(cells))
-    assert (
-        "| granian-async | startup + shutdown | 1,500 (1.50) | 1.0 ms | 150 (1.50) | 120 ms | - | - | 0 |"
-        in lines
-    )
-    assert "| daphne-async | **none** | 500 (0.50) | 1.0 ms | 50 (0.50) | 120 ms | - | - | 0 |" in lines
-    assert report.which_server(run_of(cells[:2])) == []
-
-
 def test_the_published_run_renders_every_scenario_and_the_lab_reads_it_the_same_way():
     """renders docs/benchmark/results.json with a section per scenario, every target measured."""
     results = json.loads(Path(settings.BENCHMARK_RESULTS).read_text())
