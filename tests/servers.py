@@ -275,6 +275,25 @@ def csrf_client(url: str, token: str, *, connections: int) -> httpx.AsyncClient:
     )
 
 
+async def send_votes(url: str, token: str, plan: list[tuple[str, int]], *, at_once: int) -> list[int | str]:
+    """POST every (view, choice) of `plan`, `at_once` at a time; return each status or transport error."""
+    in_flight = asyncio.Semaphore(at_once)
+    client = csrf_client(url, token, connections=at_once)
+
+    async def vote(view: str, choice: int) -> int | str:
+        async with in_flight:
+            try:
+                response = await client.post(
+                    reverse(f"views_demo:{view}"), data={"question": 1, "choice": choice}
+                )
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+            return response.status_code
+
+    async with client:
+        return await asyncio.gather(*(vote(view, choice) for view, choice in plan))
+
+
 class Lifespan:
     """Drive an ASGI app's lifespan from a test."""
 

@@ -273,17 +273,23 @@ async def test_gather_needs_a_connection_per_task(driver_on):
     assert [question["id"] for question in both] == [1, 2]
 
 
-@pytest.mark.asyncio
-async def test_related_manager_falls_back_to_a_thread(driver_on, monkeypatch):
-    """question.choice_set is Django's manager: its async for runs in a thread, the driver's does not."""
-    hops = []
+@pytest.fixture
+def hops(monkeypatch) -> list[int]:
+    """Record a 1 for every sync_to_async call from now on: each is a hop to another thread."""
+    calls = []
     real = sync.SyncToAsync.__call__
 
     async def counted(self, *args, **kwargs):
-        hops.append(1)
+        calls.append(1)
         return await real(self, *args, **kwargs)
 
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
+    return calls
+
+
+@pytest.mark.asyncio
+async def test_related_manager_falls_back_to_a_thread(driver_on, hops):
+    """question.choice_set is Django's manager: its async for runs in a thread, the driver's does not."""
     question = await Question.async_objects.aget(pk=1)
     driver_choices = [choice.pk async for choice in Choice.async_objects.filter(question_id=1).order_by("id")]
     assert hops == []
@@ -332,16 +338,8 @@ async def test_a_thousand_concurrent_votes_count_exactly(async_client, driver_on
 
 
 @pytest.mark.asyncio
-async def test_driver_read_makes_no_thread_hop(async_client, driver_on, monkeypatch):
+async def test_driver_read_makes_no_thread_hop(async_client, driver_on, hops):
     """Beyond the middleware's hops for any view, the driver's read hops to no thread; the a-methods do."""
-    hops = []
-    real = sync.SyncToAsync.__call__
-
-    async def counted(self, *args, **kwargs):
-        hops.append(1)
-        return await real(self, *args, **kwargs)
-
-    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted)
 
     async def hops_of(name: str) -> int:
         hops.clear()

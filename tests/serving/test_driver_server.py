@@ -95,24 +95,6 @@ def test_driver_views_answer_like_their_twins(driver_server):
     assert after == before + 1
 
 
-async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
-    in_flight = asyncio.Semaphore(AT_ONCE)
-    client = servers.csrf_client(url, token, connections=AT_ONCE)
-
-    async def vote(view: str, choice: int) -> int | str:
-        async with in_flight:
-            try:
-                response = await client.post(
-                    reverse(f"views_demo:{view}"), data={"question": 1, "choice": choice}
-                )
-            except httpx.HTTPError as exc:
-                return type(exc).__name__
-            return response.status_code
-
-    async with client:
-        return await asyncio.gather(*(vote(view, choice) for view, choice in plan))
-
-
 def test_a_thousand_votes_through_each_transaction_count_exactly(driver_server):
     """1,000 votes at once per view (sync, sync_to_async, async_atomic) all answer 200, each counted once,
     and the driver leaves no connection beyond its pool's."""
@@ -122,7 +104,7 @@ def test_a_thousand_votes_through_each_transaction_count_exactly(driver_server):
     choices = sorted(before)
     # Each view votes for its own choice, so a choice's count is that view's count.
     plan = [(view, choices[number]) for number, view in enumerate(VOTE_VIEWS) for _ in range(VOTES)]
-    statuses = asyncio.run(send_votes(url, token, plan))
+    statuses = asyncio.run(servers.send_votes(url, token, plan, at_once=AT_ONCE))
     after = servers.vote_counts(url)
 
     assert collections.Counter(statuses) == {200: len(plan)}

@@ -12,9 +12,7 @@ import collections
 import os
 import time
 
-import httpx
 import pytest
-from django.urls import reverse
 
 from lab.registry import BY_SLUG
 from tests import servers
@@ -29,25 +27,6 @@ AT_ONCE = 100
 VOTE_VIEWS = BY_SLUG["vote"].view_names + BY_SLUG["locked_vote"].view_names
 
 
-async def send_votes(url: str, token: str, plan: list[tuple[str, int]]) -> list[int | str]:
-    """POST every (view, choice) of `plan`, AT_ONCE at a time; return each status or transport error."""
-    in_flight = asyncio.Semaphore(AT_ONCE)
-    client = servers.csrf_client(url, token, connections=AT_ONCE)
-
-    async def vote(view: str, choice: int) -> int | str:
-        async with in_flight:
-            try:
-                response = await client.post(
-                    reverse(f"views_demo:{view}"), data={"question": 1, "choice": choice}
-                )
-            except httpx.HTTPError as exc:
-                return type(exc).__name__
-            return response.status_code
-
-    async with client:
-        return await asyncio.gather(*(vote(view, choice) for view, choice in plan))
-
-
 def test_concurrent_votes_are_all_counted(tmp_path, capsys):
     """1,000 votes at once over every vote and locked-vote view add exactly 1,000, with no error."""
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
@@ -57,7 +36,7 @@ def test_concurrent_votes_are_all_counted(tmp_path, capsys):
         choices = sorted(before)
         plan = [(VOTE_VIEWS[i % len(VOTE_VIEWS)], choices[i % len(choices)]) for i in range(VOTES)]
         started = time.perf_counter()
-        statuses = asyncio.run(send_votes(url, token, plan))
+        statuses = asyncio.run(servers.send_votes(url, token, plan, at_once=AT_ONCE))
         elapsed = time.perf_counter() - started
         after = servers.vote_counts(url)
 
