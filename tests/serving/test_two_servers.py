@@ -23,13 +23,14 @@ import pytest
 from django.urls import reverse
 
 from tests import servers
-from tests.serving.test_votes import send_votes
 from tests.serving.test_workers import forget
 
 pytestmark = pytest.mark.server
 
 VOTES = 1000
 VOTE_VIEWS = ("sync_vote", "async_vote")
+# Votes in flight at once on each server, as tests/serving/test_votes.py sends them.
+AT_ONCE = 100
 # The cache pair's key: one delay, forgotten first, so a Redis kept from an earlier run starts cold.
 DELAY = 9
 
@@ -48,7 +49,9 @@ def production(upstream_url: str, redis_url: str) -> dict[str, str]:
 
 async def vote_through_both(plans: dict[str, list[tuple[str, int]]], token: str) -> list[int | str]:
     """Send each server its plan, both at once, with one CSRF token; return every status or error."""
-    results = await asyncio.gather(*(send_votes(url, token, plan) for url, plan in plans.items()))
+    results = await asyncio.gather(
+        *(servers.send_votes(url, token, plan, at_once=AT_ONCE) for url, plan in plans.items())
+    )
     return [status for statuses in results for status in statuses]
 
 
