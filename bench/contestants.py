@@ -8,7 +8,6 @@ Why each contestant and each launcher: docs/benchmark/README.md.
 """
 
 import argparse
-import os
 import signal
 import socket
 import subprocess
@@ -21,27 +20,12 @@ BACKLOG = 4096  # the kernel caps it at net.core.somaxconn; more than C=1000 nee
 ASGI, WSGI, TUNED_ASGI = "asyncdemo.asgi:application", "asyncdemo.wsgi:application", "tuned.asgi:application"
 WORKERS = ("--workers", str(PROCESSES), "--backlog", str(BACKLOG))
 QUIET = ("--no-access-log", "--log-level", "warning")
-BIND = ("--bind", "127.0.0.1:{port}")
+HOST, BIND = ("--host", "127.0.0.1", "--port", "{port}"), ("--bind", "127.0.0.1:{port}")
 # Every Django contestant but the stock ones runs the tuned profile (the ASGI ones through
 # tuned.asgi:application); bench.settings is tuned.settings with one of its fixes taken out.
 TUNED, STOCK = {"DJANGO_SETTINGS_MODULE": "tuned.settings"}, {"DJANGO_SETTINGS_MODULE": "asyncdemo.settings"}
 BENCH = {"DJANGO_SETTINGS_MODULE": "bench.settings"}
 DRIVER = {"ASYNC_ORM_DRIVER": "1"}  # the truly async ORM (views_demo's *_driver views), PostgreSQL only
-
-
-def uvicorn(app: str) -> tuple[str, ...]:
-    return ("bench.contestants", "uvicorn", app, "--port", "{port}", *WORKERS)
-
-
-def gunicorn(*extra: str) -> tuple[str, ...]:
-    # --timeout is a watchdog for a stuck worker; no request here takes this long.
-    return ("gunicorn", WSGI, *BIND, *WORKERS, "--timeout", "120", *QUIET[1:], *extra)
-
-
-def granian(interface: str, *extra: str) -> tuple[str, ...]:
-    app = WSGI if interface == "wsgi" else ASGI
-    where = ("--interface", interface, "--host", "127.0.0.1", "--port", "{port}")
-    return ("granian", app, *where, *WORKERS, *QUIET, *extra)
 
 
 @dataclass(frozen=True)
@@ -69,13 +53,23 @@ class Contestant:
         return next((part for part in self.command if part.endswith(":application")), ASGI)
 
 
-GTHREAD = ("--worker-class", "gthread", "--threads", str(THREADS), "--worker-connections", "5000")
-CLI = ("uvicorn", TUNED_ASGI, "--host", "127.0.0.1", "--port", "{port}", *WORKERS, *QUIET)
-HYPERCORN = ("hypercorn", ASGI, *BIND, *WORKERS, "--worker-class", "uvloop", *QUIET[1:])
+def uvicorn(app: str) -> tuple[str, ...]:
+    return ("bench.contestants", "uvicorn", app, "--port", "{port}", *WORKERS)
+
+
 # fmt: off
+# gunicorn's --timeout is a watchdog for a stuck worker; no request here takes this long.
+GUNICORN = ("gunicorn", WSGI, *BIND, *WORKERS, "--timeout", "120", *QUIET[1:])
+GTHREAD = (*GUNICORN, "--worker-class", "gthread", "--threads", str(THREADS), "--worker-connections", "5000")
+CLI = ("uvicorn", TUNED_ASGI, *HOST, *WORKERS, *QUIET)
+HYPERCORN = ("hypercorn", ASGI, *BIND, *WORKERS, "--worker-class", "uvloop", *QUIET[1:])
+GRANIAN_ASGI = ("granian", ASGI, "--interface", "asgi", *HOST, *WORKERS, *QUIET, "--loop", "uvloop")
+# As many threads running views as gunicorn gthread: PROCESSES x THREADS.
+GRANIAN_WSGI = ("granian", WSGI, "--interface", "wsgi", *HOST, *WORKERS, *QUIET,
+                "--blocking-threads", str(THREADS))
 CONTESTANTS = [Contestant(*row) for row in (
-    ("gunicorn-sync", "sync", gunicorn(), TUNED, "gunicorn sync workers (WSGI)"),
-    ("gunicorn-gthread", "sync", gunicorn(*GTHREAD), TUNED, f"gunicorn gthread {PROCESSES}x{THREADS} (WSGI)"),
+    ("gunicorn-sync", "sync", GUNICORN, TUNED, "gunicorn sync workers (WSGI)"),
+    ("gunicorn-gthread", "sync", GTHREAD, TUNED, f"gunicorn gthread {PROCESSES}x{THREADS} (WSGI)"),
     ("uvicorn-sync", "sync", uvicorn(TUNED_ASGI), TUNED, "uvicorn, sync views (ASGI)"),
     ("uvicorn-async", "async", uvicorn(TUNED_ASGI), TUNED,
      "uvicorn, async views, tuned profile (tuned.settings)"),
@@ -102,10 +96,8 @@ CONTESTANTS = [Contestant(*row) for row in (
      "hypercorn --worker-class uvloop, async views, stock profile (ASGI)"),
     ("daphne-async", "async", ("bench.contestants", "daphne", "--port", "{port}"), {},
      f"daphne, {PROCESSES} processes on one socket, async views, stock profile (ASGI, no lifespan)"),
-    ("granian-async", "async", granian("asgi", "--loop", "uvloop"), {},
-     "granian --interface asgi, async views, stock profile"),
-    # As many threads running views as gunicorn gthread: PROCESSES x THREADS.
-    ("granian-wsgi", "sync", granian("wsgi", "--blocking-threads", str(THREADS)), {},
+    ("granian-async", "async", GRANIAN_ASGI, {}, "granian --interface asgi, async views, stock profile"),
+    ("granian-wsgi", "sync", GRANIAN_WSGI, {},
      f"granian --interface wsgi {PROCESSES}x{THREADS} blocking threads, sync views, stock profile"),
     ("reference", "reference", uvicorn("bench.reference_app:app"), {},
      "reference: Starlette, same httpx client (no Django)"),
@@ -179,34 +171,22 @@ def serve_uvicorn(args: argparse.Namespace) -> int:
 
 
 def serve_daphne(args: argparse.Namespace) -> int:
-    """Bind one socket, run `--workers` daphnes on it with --fd (daphne has no --workers), as
-    gunicorn's arbiter shares its socket; stop them all on SIGTERM/SIGINT."""
+    """Run `--workers` daphnes on one socket with --fd (daphne has no --workers), as gunicorn's
+    arbiter shares its socket; SIGTERM or SIGINT, or one daphne exiting, stops them all."""
     listener = socket.create_server((args.host, args.port), backlog=args.backlog)
     command = [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "-v", "0", args.app]
     children = [subprocess.Popen(command, pass_fds=(listener.fileno(),)) for _ in range(args.workers)]
     listener.close()  # the daphnes hold it now
-    stopping = False
-
-    def stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    codes = []
-    while len(codes) < len(children):
-        pid, status = os.wait()
-        codes.append(os.waitstatus_to_exitcode(status))
-        for child in children:
-            if child.pid == pid:
-                child.returncode = codes[-1]
-        if not stopping:  # one daphne died on its own: stop the others too, and say so
-            print(f"daphne {pid} exited with {codes[-1]}; stopping the others", file=sys.stderr, flush=True)
-            stop(signal.SIGTERM, None)
-    return next((code or 1 for code in codes if code != 0), 0)
+    # Blocked after the daphnes start (they would inherit the mask), then taken in order.
+    signals = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    if (signum := signal.sigwait(signals)) == signal.SIGCHLD:
+        print("a daphne exited on its own; stopping the others", file=sys.stderr, flush=True)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM if signum == signal.SIGCHLD else signum)
+    codes = [child.wait() for child in children]
+    return int(signum == signal.SIGCHLD or any(codes))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from importlib import metadata
@@ -248,22 +247,15 @@ def hold(url: str, *, connections: int, ramp: float, timeout: float) -> list[str
 
 def load(argv: list[str]) -> tuple[dict, float]:
     """Run a load generator to its end; return its BENCH_RESULT and its own CPU seconds."""
-    with tempfile.TemporaryFile() as out:
-        options = {"stdout": out, "stderr": subprocess.STDOUT, "start_new_session": True, "cwd": ROOT}
-        process = subprocess.Popen(argv, **options)
-        try:
-            _, status, rusage = os.wait4(process.pid, 0)  # its own CPU time shows a saturated wrk
-        except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            raise
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        output = out.read().decode(errors="replace")
-    line = next((x for x in output.splitlines() if x.startswith("BENCH_RESULT ")), None)
-    if process.returncode != 0 or line is None:
-        raise RuntimeError(f"{argv[0]} failed ({process.returncode}): {output[-2000:]}")
-    return json.loads(line.removeprefix("BENCH_RESULT ")), rusage.ru_utime + rusage.ru_stime
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # its CPU time shows a saturated wrk
+    done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          errors="replace", start_new_session=True)  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH_RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stdout[-2000:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return json.loads(line.removeprefix("BENCH_RESULT ")), cpu
 
 
 def measure(argv: list[str], server: Server, upstream: Server) -> dict:

@@ -234,8 +234,8 @@ def load_args(cell: Cell, server: harness.Server, paths: dict[str, str]) -> tupl
 
 def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.Server, tmp: Path, paths):
     """Warm up, measure and record one cell; restart its server if it stopped answering."""
-    script = harness.lua_script(tmp, cell.scenario)
-    record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": []}
+    path = path_for(cell, paths)
+    record = {**asdict(cell), "key": cell.key, "status": "ok", "restarts": [], "url_path": path}
 
     def drain(when: str) -> None:
         # A WSGI worker cannot tell that a queued client went away: it would serve the whole backlog
@@ -244,21 +244,17 @@ def run_cell(cell: Cell, plan: Plan, server: harness.Server, upstream: harness.S
             server.restart()
             record["restarts"].append(when)
 
-    def wrk(seconds: int) -> list[str]:
-        # The server's URL now: a restart (drain) starts it on a new port.
-        url, args = server.url + path_for(cell, paths), load_args(cell, server, paths)
+    def load(seconds: int) -> list[str]:
+        url = server.url + path  # the server's URL now: a restart starts it on a new port
+        if cell.scenario == "c10k":
+            return harness.hold(url, connections=cell.concurrency, ramp=plan.c10k_ramp, timeout=cell.timeout)
+        script, args = harness.lua_script(tmp, cell.scenario), load_args(cell, server, paths)
         return harness.wrk(url, cell.concurrency, seconds, cell.timeout, script=script, args=args)
 
-    if cell.scenario == "c10k":
-        url = server.url + path_for(cell, paths)
-        argv = harness.hold(url, connections=cell.concurrency, ramp=plan.c10k_ramp, timeout=cell.timeout)
-    else:
-        if plan.warmup:
-            harness.load(wrk(plan.warmup))
-            drain("after warm-up")
-        argv = wrk(plan.duration)
-    record |= {"url_path": path_for(cell, paths), **harness.measure(argv, server, upstream)}
-    record["timeout_s"] = cell.timeout
+    if plan.warmup and cell.scenario != "c10k":
+        harness.load(load(plan.warmup))
+        drain("after warm-up")
+    record |= {**harness.measure(load(plan.duration), server, upstream), "timeout_s": cell.timeout}
     drain("after measuring")
     return record
 
@@ -312,12 +308,10 @@ def start(plan: Plan, stack: contextlib.ExitStack, tmp: Path, results: dict) -> 
         stack.callback(servers[cell.server].stop)
         described = harness.project({**base, **contestant.env}) if contestant.env else about
         results["contestants"].setdefault(contestant.name, {
-            "label": contestant.label,
+            "label": contestant.label, "switches": contestant.env,
             "command": " ".join(["python -m", *contestant.command]).replace("{port}", "PORT"),
-            "switches": contestant.env,
             "middleware": described["middleware"] if contestant.django else None,
-            "upstream_transport": described["upstream_transport"],
-        })  # fmt: skip
+            "upstream_transport": described["upstream_transport"]})  # fmt: skip
     say("starting servers: " + ", ".join(servers))
     for server in servers.values():
         server.wait_ready()
@@ -339,9 +333,10 @@ def run(plan: Plan, out: Path) -> int:
     databases = {cell.database for cell in plan.cells if cell.scenario in contestants.DATABASE_SCENARIOS}
     not_run = [c for c in contestants.CONTESTANTS if c.only_on and databases and c.only_on not in databases]
     results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
-               "loadavg_start": loadavg(), "settings": settings, "scenarios": SCENARIOS, "contestants": {},
+               "loadavg_start": [f"{x:.2f}" for x in os.getloadavg()], "settings": settings,
+               "scenarios": SCENARIOS, "contestants": {}, "databases": {}, "hops": {}, "out": str(out),
                "not_run": {c.name: f"not run: {contestants.DATABASE_NAMES[c.only_on]} only" for c in not_run},
-               "databases": {}, "hops": {}, "out": str(out), "cells": []}  # fmt: skip
+               "cells": []}  # fmt: skip
     tmp, total = Path(tempfile.mkdtemp(prefix="asyncdemo-bench-")), len(plan.cells)
     minutes = total * (plan.warmup + plan.duration + 2) / 60
     say(f"benchmark ({plan.mode}): {total} cells, about {minutes:.0f} min; logs in {tmp}")
@@ -367,7 +362,7 @@ def run(plan: Plan, out: Path) -> int:
         for server in servers.values():
             starts = results["contestants"][server.name.split("@")[0]].setdefault("starts", {})
             starts[server.name] = server.starts
-    results |= {"finished": now(), "loadavg_end": loadavg()}
+    results |= {"finished": now(), "loadavg_end": [f"{x:.2f}" for x in os.getloadavg()]}
     from bench import report  # matplotlib loads only once the servers are gone
 
     report.write(results, out)
@@ -385,10 +380,6 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def loadavg() -> list[str]:
-    return [f"{x:.2f}" for x in os.getloadavg()]
-
-
 def main(args: argparse.Namespace) -> int:
     """Pick the plan's cells (--only, --skip), check the prerequisites, run it."""
     plan = PLANS[args.plan]()
@@ -401,9 +392,3 @@ def main(args: argparse.Namespace) -> int:
     out = args.out or harness.ROOT / "bench" / "results" / now().replace(":", "").replace("-", "")[:15]
     out.mkdir(parents=True, exist_ok=True)
     return run(plan, out)
-
-
-if __name__ == "__main__":  # `python -m bench.run ...`, the old entry: `python -m bench run ...`
-    from bench.__main__ import main as bench
-
-    sys.exit(bench(["run", *sys.argv[1:]]))
