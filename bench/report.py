@@ -19,9 +19,6 @@ TIE = TARGETS["tie"]
 BASE = "gunicorn-gthread"  # the ratios in each scenario's tables divide by its req/s
 
 
-# Finding cells
-
-
 def database_of(cell: dict) -> str:
     """The database a cell's server used (runs from before the database path had one: SQLite)."""
     return cell.get("database", "sqlite")
@@ -50,9 +47,6 @@ def verdict_of(ratio: float) -> str:
     return "wins" if ratio >= 1 + TIE else "loses" if ratio <= 1 - TIE else "ties"
 
 
-# Formatting: every table is a header and rows of plain values
-
-
 def ms(value: float | None) -> str:
     seconds = value is not None and value >= 1000
     return "-" if value is None else f"{value / 1000:.2f} s" if seconds else f"{value:.{int(value < 10)}f} ms"
@@ -62,20 +56,16 @@ def rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.1f}"
 
 
-def latency(cell: dict, which: str) -> str:
-    return ms(cell["latency_ms"][which]) if cell["requests"] else "-"
-
-
-def errors(cell: dict) -> int:
-    return sum(cell["errors"].values())
+def times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def times(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+def errors(cell: dict) -> int:
+    return sum(cell["errors"].values())
 
 
 def table(head: list[str], rows: list[list], left: int = 1) -> list[str]:
@@ -84,24 +74,10 @@ def table(head: list[str], rows: list[list], left: int = 1) -> list[str]:
     return [lines[0], "|" + "---|" * left + "---:|" * (len(head) - left), *lines[1:]]
 
 
-def name_of(results: dict, cell: dict) -> str:
-    label = results["contestants"][cell["contestant"]]["label"]
-    if cell["variant"]:
-        return f"{label}, {VARIANTS[cell['variant']].label}"
-    return label + (", sequential fan-out view" if sequential(cell) else "")
-
-
-def sequential(cell: dict) -> bool:
-    return cell["scenario"] == "fanout" and "/sync_fanout/" in cell["url_path"]
-
-
-def limit(results: dict, cell: dict) -> float | None:
-    """What the waits allow: C/D in whole rounds of the window (closed loop), or seed users / think time."""
-    if cell["scenario"] == "seed":
-        return cell["concurrency"] / (sum(cell["think_ms"]) / 2 / 1000)
-    wait = cell["delay_ms"] * (cell["calls"] if sequential(cell) else 1) / 1000
-    seconds = cell["seconds"] if cell["scenario"] == "c10k" else results["settings"]["duration_s"]
-    return cell["concurrency"] * math.floor(seconds / wait) / seconds if wait else None
+def load_of(cell: dict) -> str:
+    """A load point's title: C, and D and K where they apply."""
+    load = [f"C = {cell['concurrency']:,}"] + [f"D = {ms(cell['delay_ms'])}"] * bool(cell["delay_ms"])
+    return ", ".join(load + [f"K = {cell['calls']}"] * (cell["calls"] > 1))
 
 
 def database_label(results: dict, database: str) -> str:
@@ -109,52 +85,42 @@ def database_label(results: dict, database: str) -> str:
     about = results.get("databases", {}).get(database)
     if not about:
         return DATABASE_NAMES[database]
-    options = about["options"]
+    options, version = about["options"], about["version"]
     if "pool" in options:
         pool = f"{options['pool'].get('min_size')}-{options['pool'].get('max_size')}"
-        return f"{about['version']} (Django's pool, {pool} connections per process)"
+        return f"{version} (Django's pool, {pool} connections per process)"
     conn = f"CONN_MAX_AGE {about['conn_max_age']} stock, {about.get('conn_max_age_tuned', '?')} tuned"
     mode = options.get("transaction_mode", "-")
-    return f"{about['version']} ({options.get('init_command', '')}, transaction_mode {mode}, {conn})"
-
-
-# Targets
-
-
-def measured(results: dict, target: dict) -> tuple[float | None, dict] | None:
-    """A target's ratio in this run, and the contestant's cell; None when the run lacks its cells."""
-    scenario, metric, against = target["scenario"], target["metric"], target.get("against")
-    where = {**target.get("where", {}), "database": target.get("database", "sqlite")}
-    cell = find(results, scenario, target["contestant"], **where)
-    if cell is None or (against and find(results, scenario, against, **where) is None):
-        return None
-    if metric == "p50/D":
-        return cell["latency_ms"]["p50"] / cell["delay_ms"], cell
-    if metric == "answered":
-        return (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"], cell
-
-    def median(name: str) -> float | None:  # the median over every round of the cell
-        load = {**target.get("where", {}), "contestant": name, "variant": ""}
-        cells = [c for c in ok_cells(results, scenario, rounds=True) if c.items() >= load.items()]
-        values = [c[metric] for c in cells if database_of(c) == where["database"] and c[metric]]
-        return statistics.median(values) if values else None
-
-    return ratio(median(target["contestant"]), median(against)), cell
+    return f"{version} ({options.get('init_command', '')}, transaction_mode {mode}, {conn})"
 
 
 def targets(results: dict) -> list[str]:
     """A row per target: its ratio in this run against its bound; "not measured" without its cells."""
     rows = []
     for target in TARGETS["targets"]:
-        value, cell = measured(results, target) or (None, None)
-        bound = f">= {target['min']}" if "min" in target else f"<= {target['max']}"
+        scenario, metric, against = target["scenario"], target["metric"], target.get("against")
+        load, database = target.get("where", {}), target.get("database", "sqlite")
+        cell = find(results, scenario, target["contestant"], database=database, **load)
+        if cell is None or (against and find(results, scenario, against, database=database, **load) is None):
+            cell = value = None  # a ratio needs both cells
+        elif metric == "p50/D":
+            value = cell["latency_ms"]["p50"] / cell["delay_ms"]
+        elif metric == "answered":
+            value = (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"]
+        else:  # the median over every round of each cell
+            medians = []
+            for name in (target["contestant"], against):
+                its = load | {"contestant": name, "variant": ""}
+                cells = [c for c in ok_cells(results, scenario, rounds=True) if c.items() >= its.items()]
+                values = [c[metric] for c in cells if database_of(c) == database and c[metric]]
+                medians.append(statistics.median(values) if values else None)
+            value = ratio(*medians)
         ok = value is not None and target.get("min", -math.inf) <= value <= target.get("max", math.inf)
-        against = f" / {target['against']}" if "against" in target else ""
-        where = f"{target['scenario']} {DATABASE_NAMES[target.get('database', 'sqlite')]}"
-        where += "".join(f" {k}={v}" for k, v in target.get("where", {}).items())
         verdict = "not measured" if value is None else ["**not met**", "met"][ok and not errors(cell)]
+        where = f"{scenario} {DATABASE_NAMES[database]}" + "".join(f" {k}={v}" for k, v in load.items())
+        ratio_of = f"{metric}: {target['contestant']}" + (f" / {against}" if "against" in target else "")
+        bound = f">= {target['min']}" if "min" in target else f"<= {target['max']}"
         errs = "-" if cell is None else errors(cell)
-        ratio_of = f"{target['metric']}: {target['contestant']}{against}"
         rows.append([target["id"], where, ratio_of, times(value), bound, errs, verdict])
     return table(["target", "cell", "ratio", "this run", "bound", "errors", "verdict"], rows, left=3)
 
@@ -162,61 +128,60 @@ def targets(results: dict) -> list[str]:
 def database_path(results: dict) -> list[str]:
     """The database scenarios: req/s, CPU and thread hops per request, async / gthread, the verdicts."""
     names = [n for n in [*DATABASE_SERVERS, *DRIVER_SERVERS] if n in results["contestants"]]
-    asyncs, rows = [n for n in names if contestants.BY_NAME[n].twin not in ("sync", "reference")], []
+    asyncs = [n for n in names if contestants.BY_NAME[n].twin not in ("sync", "reference")]
+    rows = []
     for scenario, database in [(s, d) for s in DATABASE_SCENARIOS for d in databases_in(results["cells"])]:
         found = {n: find(results, scenario, n, database=database) for n in names}
         if not any(found.values()):
             continue
-        first, base = next(c for c in found.values() if c), (found.get(BASE) or {}).get("throughput")
         hops = {n: results.get("hops", {}).get(n, {}).get(database) for n in names}
         hops = {n: "-" if h is None else f"{h:g}" for n, h in hops.items()}
         figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}, {hops[n]}"
                    + f", **{errors(c)} errors**" * bool(errors(c)) for n, c in found.items()]  # fmt: skip
+        base = (found.get(BASE) or {}).get("throughput")
         ratios = [ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs]
-        pairs = zip(asyncs, ratios, strict=True)
-        verdicts = ", ".join(f"{n} {verdict_of(r)}" for n, r in pairs if r is not None)
-        title = f"{scenario}, {load_of(results, first).split(': ')[-1]}"
-        rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios), verdicts or "-"])
+        verdicts = [f"{n} {verdict_of(r)}" for n, r in zip(asyncs, ratios, strict=True) if r is not None]
+        verdicts = ", ".join(verdicts) or "-"
+        title = f"{scenario}, {load_of(next(c for c in found.values() if c))}"
+        rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios), verdicts])
     head = [f"{n}: req/s, CPU/req, thread hops per request" for n in names]
     return table(["scenario", "database", *head, *(f"{n} / gthread" for n in asyncs), "async"], rows, left=2)
 
 
-# A table per scenario and load
-
-
 def load_table(results: dict, cells: list[dict]) -> list[str]:
     """Each contestant's figures at one load, with its req/s over BASE's and the verdict rule's word."""
-    base = next((c for c in cells if c["contestant"] == BASE and not c["variant"]), None)
-    c10k = cells[0]["scenario"] == "c10k"
+    base = next((c["throughput"] for c in cells if c["contestant"] == BASE and not c["variant"]), None)
+    seconds, c10k = results["settings"]["duration_s"], cells[0]["scenario"] == "c10k"
     rows = []
     for cell in sorted(cells, key=lambda c: -c["throughput"]):
-        x = ratio(cell["throughput"], base and base["throughput"])
+        sequential = cell["scenario"] == "fanout" and "/sync_fanout/" in cell["url_path"]
+        name = results["contestants"][cell["contestant"]]["label"]
+        if cell["variant"]:
+            name += f", {VARIANTS[cell['variant']].label}"
+        elif sequential:
+            name += ", sequential fan-out view"
+        x = ratio(cell["throughput"], base)
         twin = contestants.BY_NAME[cell["contestant"]].twin
         verdict = verdict_of(x) if x is not None and twin in ("async", "driver") else ""
+        # What the waits allow: C/D in whole rounds of the window (closed loop), or seed users / think time.
+        wait = cell["delay_ms"] * (cell["calls"] if sequential else 1) / 1000  # none in hello
+        limit = cell["concurrency"] * math.floor(seconds / wait) / seconds if wait else None
+        if cell["scenario"] == "seed":
+            limit = cell["concurrency"] / (sum(cell["think_ms"]) / 2 / 1000)
         if c10k:
             answered = f"**{cell['requests'] - cell['errors']['non_2xx']:,}** of {cell['concurrency']:,}"
             figures = [answered, cell.get("max_in_flight", "-"), f"{cell['seconds']:.0f}"]
         else:
-            most = rate(None if cell["scenario"] == "hello" else limit(results, cell))
-            figures = [f"**{rate(cell['throughput'])}**", times(x), verdict, most]
-        figures += [latency(cell, "p50"), latency(cell, "p99"), errors(cell), ms(cell["cpu_ms_per_request"])]
-        figures += [cell["peak_threads"], f"{cell['peak_rss_mb']:.0f} MB", cell["peak_fds"]]
-        figures += [f"{cell['wrk_cpu_percent_of_core']:.0f}%"]
-        rows.append([name_of(results, cell), *figures])
-    head = (
-        ["answered 2xx", "most open at once", "seconds"] if c10k else ["req/s", f"x {BASE}", "async", "limit"]
-    )
+            figures = [f"**{rate(cell['throughput'])}**", times(x), verdict, rate(limit)]
+        p50, p99 = (ms(cell["latency_ms"][p]) if cell["requests"] else "-" for p in ("p50", "p99"))
+        figures += [p50, p99, errors(cell), ms(cell["cpu_ms_per_request"]), cell["peak_threads"]]
+        rss, wrk = f"{cell['peak_rss_mb']:.0f} MB", f"{cell['wrk_cpu_percent_of_core']:.0f}%"
+        rows.append([name, *figures, rss, cell["peak_fds"], wrk])
+    head = ["req/s", f"x {BASE}", "async", "limit"]
+    if c10k:
+        head = ["answered 2xx", "most open at once", "seconds"]
     head += ["p50", "p99", "errors", "CPU/req", "threads", "RSS", "fds", "client CPU" if c10k else "wrk CPU"]
     return table(["contestant", *head], rows)
-
-
-def load_of(results: dict, cell: dict) -> str:
-    """A load point's title: C, and D and K where they apply; the database for its scenarios."""
-    load = [f"C = {cell['concurrency']:,}"] + [f"D = {ms(cell['delay_ms'])}"] * bool(cell["delay_ms"])
-    load = ", ".join(load + [f"K = {cell['calls']}"] * (cell["calls"] > 1))
-    if cell["scenario"] in DATABASE_SCENARIOS:
-        return f"On {database_label(results, database_of(cell))}: {load}"
-    return load
 
 
 def markdown(results: dict) -> str:
@@ -248,11 +213,14 @@ def markdown(results: dict) -> str:
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
-        measured_cells = [c for c in cells if c["status"] == "ok"]
-        points = dict.fromkeys((database_of(c), c["concurrency"], c["delay_ms"]) for c in measured_cells)
+        measured = [c for c in cells if c["status"] == "ok"]
+        points = dict.fromkeys((database_of(c), c["concurrency"], c["delay_ms"]) for c in measured)
         for point in sorted(points, key=lambda p: (list(DATABASE_NAMES).index(p[0]), p[2], p[1])):
-            here = [c for c in measured_cells if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
-            out += [f"### {load_of(results, here[0])}", "", *load_table(results, here), ""]
+            here = [c for c in measured if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
+            load = load_of(here[0])
+            if scenario in DATABASE_SCENARIOS:
+                load = f"On {database_label(results, point[0])}: {load}"
+            out += [f"### {load}", "", *load_table(results, here), ""]
         failed = [c for c in cells if c["status"] != "ok"]
         out += [f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})" for c in failed]
     out += ["## Plots", "", *(f"![{name}]({name})" for name in results.get("plots", [])), ""]
@@ -265,30 +233,18 @@ def markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-# The plots
-
-
 def plot(results: dict, out: Path) -> list[str]:
     """Throughput and p99 against C for one upstream call, one line per server; hello's CPU per request."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # no pyplot: no backend, no figures left open
 
     cells = [c for c in ok_cells(results, "upstream") if not c["variant"]]  # a variant has no line of its own
-    delays, written = sorted({c["delay_ms"] for c in cells}), []
+    delays, figures = sorted({c["delay_ms"] for c in cells}), {}
     names = list(dict.fromkeys(c["contestant"] for c in cells))
-    palette = plt.get_cmap("tab20").colors  # one colour per server in every panel
-
-    def save(fig, name: str) -> str:
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=100)
-        plt.close(fig)
-        return name
-
+    palette = colormaps["tab20"].colors  # one colour per server in every panel
     for metric, ylabel in (("throughput", "requests/s answered"), ("p99", "p99 latency (s)")):
-        fig, axes = plt.subplots(1, len(delays) or 1, figsize=(6 * (len(delays) or 1), 4.8), squeeze=False)
-        for ax, delay in zip(axes[0], delays, strict=False):
+        fig = figures[f"upstream-{metric}.png"] = Figure(figsize=(6 * (len(delays) or 1), 4.8))
+        for ax, delay in zip(fig.subplots(1, len(delays) or 1, squeeze=False)[0], delays, strict=False):
             here = [c for c in cells if c["delay_ms"] == delay]
             for i, name in enumerate(names):
                 line = sorted((c for c in here if c["contestant"] == name), key=lambda c: c["concurrency"])
@@ -296,8 +252,8 @@ def plot(results: dict, out: Path) -> list[str]:
                 ys = [(c["throughput"] if metric == "throughput" else c["latency_ms"]["p99"] / 1000)
                       if c["requests"] else math.nan for c in line]  # fmt: skip
                 if line:
-                    xs, colour = [c["concurrency"] for c in line], palette[i % len(palette)]
-                    ax.plot(xs, ys, marker="o", label=name, color=colour)
+                    xs = [c["concurrency"] for c in line]
+                    ax.plot(xs, ys, marker="o", label=name, color=palette[i % len(palette)])
             xs = sorted({c["concurrency"] for c in here})
             if metric == "throughput":
                 ax.plot(xs, [x / (delay / 1000) for x in xs], "k--", linewidth=1, label="limit C/D")
@@ -308,13 +264,15 @@ def plot(results: dict, out: Path) -> list[str]:
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize=7)
         fig.suptitle(f"asyncdemo benchmark ({results['mode']} run, {results['started'][:10]})")
-        written.append(save(fig, f"upstream-{metric}.png"))
     hello = sorted(ok_cells(results, "hello"), key=lambda c: c["cpu_ms_per_request"] or 0)
-    fig, ax = plt.subplots(figsize=(8, max(3.5, 1 + 0.3 * len(hello))))
+    fig = figures["hello-cpu.png"] = Figure(figsize=(8, max(3.5, 1 + 0.3 * len(hello))))
+    ax = fig.subplots()
     ax.barh([c["contestant"] for c in hello], [c["cpu_ms_per_request"] or 0 for c in hello])
     ax.set(xlabel="server CPU per request (ms)", title="hello: the framework's own cost")
-    written.append(save(fig, "hello-cpu.png"))
-    return written
+    for name, fig in figures.items():
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=100)
+    return list(figures)
 
 
 def write(results: dict, out: Path) -> None:
