@@ -7,12 +7,8 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-function count_status(status)
-  statuses[status] = (statuses[status] or 0) + 1
-end
-
 function response(status, headers, body)
-  count_status(status)
+  statuses[status] = (statuses[status] or 0) + 1
 end
 
 function done(summary, latency, requests)
