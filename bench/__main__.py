@@ -4,11 +4,8 @@ The benchmark's one entry: `python -m bench <command>`.
     python -m bench run              # the full run (make bench): about 25 minutes on 2 cores
     python -m bench run --quick      # the smoke test (make bench-quick): a few minutes
     python -m bench run --database   # only the database path (SQLite; PostgreSQL with DATABASE_URL)
-    python -m bench run --servers    # only the server comparison (docs/servers.md)
     python -m bench report bench/results/<run>/results.json   # render report.md and the plots again
-    python -m bench wrk --path '/demo/async_hello/' --config 'a:workers=2' --config 'b:workers=2,KEY=value'
-    python -m bench transport --transports httpx aiohttp per-call    # CPU per upstream call
-    python -m bench seed --requests 400 --repeat 3                   # CPU per seed request, in one process
+    python -m bench wrk|transport|seed ...   # the probes of docs/performance.md (bench/probes.py)
 """
 
 import argparse

@@ -2,9 +2,7 @@
 C10K's load generator: open N connections over a ramp, one request each, follow each to its answer,
 its error or its timeout (wrk opens every connection at once and counts only what its window sees).
 
-    python -m bench.hold 'http://127.0.0.1:8000/demo/async_upstream/?delay=10000' --connections 10000
-
-prints one line `BENCH_RESULT {...}` shaped like bench/wrk/report.lua's, plus `max_in_flight`.
+Prints one line, `BENCH_RESULT {...}`, shaped like bench/wrk/report.lua's, plus `max_in_flight`.
 """
 
 import argparse
@@ -33,8 +31,7 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
 
     async def one() -> None:
         nonlocal in_flight, most_in_flight
-        started = time.monotonic()
-        phase, writer = "connect", None
+        started, phase, writer = time.monotonic(), "connect", None
         try:
             async with asyncio.timeout(seconds_each):
                 reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
@@ -44,8 +41,7 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
                 writer.write(request)
                 await writer.drain()
                 phase = "read"
-                # Connection: close, so the answer ends where the stream does.
-                answer = await reader.read()
+                answer = await reader.read()  # Connection: close, so the answer ends where the stream does
         except TimeoutError:
             errors["connect" if phase == "connect" else "timeout"] += 1
         except OSError:
@@ -69,28 +65,19 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
                 group.create_task(one())
             # Keep to the ramp's schedule however long opening the batch took.
             await asyncio.sleep(max(0.0, started + ramp * (first + BATCH) / connections - time.monotonic()))
-    seconds = time.monotonic() - started
-    return {
-        "duration_us": int(seconds * 1e6),
-        "requests": len(latencies),
-        "latency_us": _percentiles(latencies),
-        "statuses": dict(statuses),
-        "errors": errors,
-        "max_in_flight": most_in_flight,
-    }
-
-
-def _percentiles(seconds: list[float]) -> dict[str, float]:
-    seconds = seconds * 2 if len(seconds) == 1 else seconds or [0, 0]
+    duration_us, requests = int((time.monotonic() - started) * 1e6), len(latencies)
+    seconds = latencies * 2 if requests == 1 else latencies or [0, 0]  # quantiles() needs two at least
     cuts = statistics.quantiles(seconds, n=1000, method="inclusive")
-    us = {"p50": cuts[499], "p90": cuts[899], "p99": cuts[989], "p999": cuts[998]}
-    us |= {"min": min(seconds), "mean": statistics.fmean(seconds), "max": max(seconds)}
-    return {key: value * 1e6 for key, value in us.items()}
+    latency = {"p50": cuts[499], "p90": cuts[899], "p99": cuts[989], "p999": cuts[998]}
+    latency |= {"min": min(seconds), "mean": statistics.fmean(seconds), "max": max(seconds)}
+    return {"duration_us": duration_us, "requests": requests,
+            "latency_us": {key: value * 1e6 for key, value in latency.items()},
+            "statuses": dict(statuses), "errors": errors, "max_in_flight": most_in_flight}  # fmt: skip
 
 
 def raise_open_files_limit() -> None:
     """Let this process open as many files as the hard limit allows: each connection is one."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 

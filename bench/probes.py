@@ -1,10 +1,7 @@
 """
-Focused before/after probes for docs/performance.md, beside the full run (`python -m bench run`).
-
-`wrk` starts one uvicorn per configuration with the run's own starter, load and sampler;
-`transport` and `seed` measure CPU in one process, where no server or load generator shares the
-cores; `seed` counts thread hops too. Configurations are interleaved (A B B A ...) because the
-machine is shared; each probe prints one line per run, then the median and spread per configuration.
+Focused before/after probes for docs/performance.md, beside the full run: `wrk` loads uvicorn per
+configuration; `transport` and `seed` measure CPU in one process, where no server or load generator
+shares the cores. Configurations alternate (A B B A ...) because the machine is shared.
 """
 
 import argparse
@@ -19,7 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from statistics import median
 
-from bench import contestants, harness
+import django
+import httpx
+from asgiref import sync
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from bench import contestants, harness, run
 from bench.contestants import DRIVER, STOCK, TUNED, WSGI
 
 # name: (twin, the app serving it, or "" for the settings' ASGI_APPLICATION, its settings). The tuned
@@ -42,26 +45,18 @@ def interleaved(names: list[str], repeat: int, measure: Callable[[str], dict], u
             print(f"{name:>16} run {i + 1}: {line}", flush=True)
     print("# median (min-max)")
     for name, runs in rows.items():
-        values = {unit: [run[key] for run in runs if run[key] is not None] for key, unit in units.items()}
+        values = {unit: [row[key] for row in runs if row[key] is not None] for key, unit in units.items()}
         parts = [f"{median(v):.3f} ({min(v):.3f}-{max(v):.3f}) {u}" for u, v in values.items() if v]
         print(f"{name:>16}: " + ", ".join(parts))
-
-
-# uvicorn per configuration under wrk
 
 
 def config(spec: str) -> tuple[str, list[str], dict[str, str]]:
     """NAME:KEY=VALUE,...: lower-case keys are uvicorn options (workers, loop, http), upper-case ones
     environment variables of the server."""
     name, _, rest = spec.partition(":")
-    options, env = [], {}
-    for pair in filter(None, rest.split(",")):
-        key, _, value = pair.partition("=")
-        if key.isupper():
-            env[key] = value
-        else:
-            options += [f"--{key}", value]
-    return name, options, env
+    pairs = [pair.partition("=")[::2] for pair in filter(None, rest.split(","))]
+    options = [arg for key, value in pairs if not key.isupper() for arg in (f"--{key}", value)]
+    return name, options, {key: value for key, value in pairs if key.isupper()}
 
 
 def probe_wrk(args: argparse.Namespace) -> None:
@@ -95,13 +90,8 @@ def probe_wrk(args: argparse.Namespace) -> None:
         interleaved(list(configs), args.repeat, measure, {**units, "cpu_ms_per_request": "ms CPU/req"})
 
 
-# CPU per upstream call for each transport, in this process
-
-
 async def transport_round(name: str, concurrency: int, rounds: int, delay: int) -> tuple[float, int]:
-    import httpx
-    from django.conf import settings
-
+    """Make `rounds` x `concurrency` upstream calls after a warm-up round; return CPU seconds and calls."""
     from views_demo import clients, upstream
 
     async def per_call() -> dict:
@@ -125,8 +115,6 @@ async def transport_round(name: str, concurrency: int, rounds: int, delay: int) 
 
 def probe_transport(args) -> None:
     """CPU per upstream call, `concurrency` calls in flight, for each transport."""
-    import django
-
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
     os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
     with harness.serving(harness.upstream(Path(tempfile.mkdtemp(prefix="asyncdemo-probe-")))) as upstream:
@@ -142,15 +130,11 @@ def probe_transport(args) -> None:
         interleaved(args.transports, args.repeat, measure, {"cpu_ms": "ms CPU per call"})
 
 
-# The seed in one process: CPU and thread hops per request of the page and the vote (targets Z1-Z2)
-
 HOPS = [0]  # calls into asgiref's thread executors since count_hops(), in the child
 
 
 def count_hops() -> None:
     """Count every sync_to_async and async_to_sync call from now on: each runs on another thread."""
-    from asgiref import sync
-
     for bridge in (sync.SyncToAsync, sync.AsyncToSync):
 
         def counted(self, *args, _call=bridge.__call__, **kwargs):
@@ -160,58 +144,48 @@ def count_hops() -> None:
         bridge.__call__ = counted
 
 
-def vote(form) -> dict:
+def vote(form: httpx.Response) -> dict:
     """The vote a user sends after opening the form: the first choice, the token in X-CSRFToken."""
     token, choices = harness.vote_form(form)
     return {"data": {"question": 1, "choice": choices[0]}, "headers": {"X-CSRFToken": token}}
 
 
-def seed_cpu(client, paths: list[str], rounds: int, warmup: int) -> float:
+def seed_cpu(app, form: str, page: str, voting: str, rounds: int, warmup: int) -> float:
     """Open the page and vote `warmup` + `rounds` times; return the CPU seconds of the last `rounds`."""
-    form, page, voting = paths
-    body, started = vote(client.get(form)), time.process_time()
-    for i in range(warmup + rounds):
-        started, HOPS[0] = (time.process_time(), 0) if i == warmup else (started, HOPS[0])
-        client.get(page)
-        response = client.post(voting, **body)
-        assert response.status_code == 200, response.text
-    return time.process_time() - started
+    with httpx.Client(transport=httpx.WSGITransport(app), base_url="http://127.0.0.1") as client:
+        body = vote(client.get(form))
+        for i in range(warmup + rounds):
+            if i == warmup:
+                started, HOPS[0] = time.process_time(), 0
+            client.get(page)
+            response = client.post(voting, **body)
+            assert response.status_code == 200, response.text
+        return time.process_time() - started  # before the client closes
 
 
-async def aseed_cpu(client, paths: list[str], rounds: int, warmup: int) -> float:
-    """The async twins' seed_cpu()."""
-    form, page, voting = paths
-    body, started = vote(await client.get(form)), time.process_time()
-    for i in range(warmup + rounds):
-        started, HOPS[0] = (time.process_time(), 0) if i == warmup else (started, HOPS[0])
-        await client.get(page)
-        response = await client.post(voting, **body)
-        assert response.status_code == 200, response.text
-    return time.process_time() - started
+async def aseed_cpu(app, form: str, page: str, voting: str, rounds: int, warmup: int) -> float:
+    """seed_cpu() for the async twins, in one coroutine: a run_until_complete() per request adds CPU."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://127.0.0.1") as client:
+        body = vote(await client.get(form))
+        for i in range(warmup + rounds):
+            if i == warmup:
+                started, HOPS[0] = time.process_time(), 0
+            await client.get(page)
+            response = await client.post(voting, **body)
+            assert response.status_code == 200, response.text
+        return time.process_time() - started
 
 
 def seed_child(twin: str, app: str, requests: str, warmup: str) -> None:
     """Run the seed through httpx's app transports, in this process; print CPU ms and hops per request."""
-    import httpx
-    from django.conf import settings
-    from django.utils.module_loading import import_string
-
-    from bench.run import view_paths
-
-    paths, views, rounds, warmup = view_paths(), contestants.TWINS[twin], int(requests) // 2, int(warmup)
+    paths, views, rounds, warmup = run.view_paths(), contestants.TWINS[twin], int(requests) // 2, int(warmup)
     paths = [paths[views[view]] + contestants.QUERIES.get(view, "") for view in ("form", "seed", "vote")]
-    app, base = import_string((app or settings.ASGI_APPLICATION).replace(":", ".")), "http://127.0.0.1"
+    app = import_string((app or settings.ASGI_APPLICATION).replace(":", "."))
     count_hops()
     if "wsgi" in app.__module__:  # the sync twins
-        with httpx.Client(transport=httpx.WSGITransport(app=app), base_url=base) as client:
-            cpu = seed_cpu(client, paths, rounds, warmup)
+        cpu = seed_cpu(app, *paths, rounds, warmup)
     else:  # the async twins, through the ASGI entry (tuned.asgi lends threads)
-
-        async def main() -> float:
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as client:
-                return await aseed_cpu(client, paths, rounds, warmup)
-
-        cpu = asyncio.run(main())
+        cpu = asyncio.run(aseed_cpu(app, *paths, rounds, warmup))
     print(f"{cpu / (rounds * 2) * 1000:.3f} {HOPS[0] / (rounds * 2):g}")
 
 
@@ -228,11 +202,9 @@ def probe_seed(args) -> None:
         harness.migrate(env)
 
         def measure(name: str) -> dict:
-            twin, app, settings = SEED_CONFIGS[name]
-            cpu, hops = seed_in_process(twin, app, {**env, **settings}, args.requests)
+            twin, app, overrides = SEED_CONFIGS[name]
+            cpu, hops = seed_in_process(twin, app, {**env, **overrides}, args.requests)
             return {"cpu_ms": cpu, "hops": hops}
 
-        on = "PostgreSQL" if env.get("DATABASE_URL") else "SQLite"
-        interleaved(
-            args.configs, args.repeat, measure, {"cpu_ms": f"ms CPU per request on {on}", "hops": "hops"}
-        )
+        units = {"cpu_ms": f"ms CPU per request on {'PostgreSQL' if env.get('DATABASE_URL') else 'SQLite'}"}
+        interleaved(args.configs, args.repeat, measure, {**units, "hops": "hops"})
