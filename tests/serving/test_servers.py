@@ -223,3 +223,17 @@ def test_benchmark_runs_two_daphnes_on_one_socket_and_stops_both(server_env):
     assert not [pid for pid in daphnes if Path(f"/proc/{pid}").exists()]
     # Once per process (twice if two handlers print it), not once per request.
     assert 1 <= log.count(NO_LIFESPAN) <= 4, log[-3000:]
+
+
+def test_benchmark_daphnes_stop_together_when_one_dies(server_env):
+    """bench's daphne launcher: when one daphne dies, it stops the other, says so and exits 1."""
+    require("daphne")
+    port = servers.free_port()
+    argv = python_m("bench.contestants", "daphne", "--port", str(port), "--workers", "2")
+    with servers.running(argv, probe=f"http://127.0.0.1:{port}/demo/sync_hello/", env=server_env) as process:
+        first, second = children(process.pid)
+        os.kill(first, signal.SIGKILL)
+        code = process.wait(timeout=STOP_WITHIN)
+    assert code == 1, process.log()[-3000:]
+    assert not Path(f"/proc/{second}").exists()
+    assert "a daphne exited on its own; stopping the others" in process.log()
