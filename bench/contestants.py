@@ -180,7 +180,11 @@ def serve_daphne(args: argparse.Namespace) -> int:
     # Blocked after the daphnes start (they would inherit the mask), then taken in order.
     signals = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    if (signum := signal.sigwait(signals)) == signal.SIGCHLD:
+    signum = signal.SIGCHLD
+    while all(child.poll() is None for child in children):  # SIGCHLD comes for a stop or continue too
+        if (signum := signal.sigwait(signals)) != signal.SIGCHLD:
+            break
+    if signum == signal.SIGCHLD:
         print("a daphne exited on its own; stopping the others", file=sys.stderr, flush=True)
     for child in children:
         if child.poll() is None:

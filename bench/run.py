@@ -173,7 +173,7 @@ def full_plan() -> Plan:
     points = [point("hello", [*HELLO, *OTHER_SERVERS], 50)]
     for delay in (100, 1000):
         for concurrency in (10, 100, 1000):
-            # The documented `uvicorn --workers` line, where its 40 ms per response shows.
+            # The documented `uvicorn --workers` line: with uvloop it matches the launcher (Nagle off).
             names = [*MAIN, "uvicorn-async-cli"] if delay == 100 else MAIN
             names = [*names, *OTHER_SERVERS] if (concurrency, delay) in SERVER_POINTS else names
             points.append(upstream_point(names, concurrency, delay, naive=(concurrency, delay) == (100, 100)))
