@@ -13,6 +13,11 @@ import pytest
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = ["--no-sandbox", "--disable-background-networking"]
+ROOT = Path(__file__).resolve().parent.parent
+# axe-core from the npm registry (.ci/run installs it into .cache/axe).
+AXE = Path(os.environ.get("AXE_CORE", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
+# What a reader cannot get past; axe's "moderate" and "minor" findings are advice.
+BLOCKING = {"serious", "critical"}
 
 
 def missing(what: str) -> None:
@@ -46,3 +51,22 @@ class Tab:
         )
         if not failed_demo_call:
             self.errors.append(message.text)
+
+
+def blocking_violations(page, axe_source: str) -> list[str]:
+    """Run axe-core on the page; return its serious and critical violations, one line each."""
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(
+        """async () => {
+            const results = await axe.run(document, {resultTypes: ["violations"]});
+            return results.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(" ")),
+            }));
+        }"""
+    )
+    return [
+        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]

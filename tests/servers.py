@@ -312,3 +312,10 @@ class Lifespan:
         await self.inbox.put({"type": "lifespan.shutdown"})
         assert (await self.outbox.get())["type"] == "lifespan.shutdown.complete"
         await self.task
+
+
+def forget(url: str, delay: int) -> None:
+    """Forget the cache pair's answer for `delay` through the server's own cache (the lab's reset)."""
+    token = csrf_token(url)
+    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+        client.post(reverse("lab:forget_cached"), data={"delay": delay}, timeout=10).raise_for_status()

@@ -18,7 +18,7 @@ from asyncdemo.asgi import application
 from lab import loadrun
 from lab.registry import BY_SLUG
 from tests import servers
-from tests.lab.test_pages import AXE, blocking_violations
+from tests.browsers import AXE, blocking_violations
 
 URL = reverse("lab:load_run")
 SMALL = {"concurrency": 4, "requests": 12, "seconds": 10}

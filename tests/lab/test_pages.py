@@ -7,9 +7,7 @@ tests are skipped with a reason, except under CI (the CI variable is set), where
 """
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -19,14 +17,10 @@ from bench import report
 from lab import figures
 from lab.registry import DEMOS
 from tests import servers
-from tests.browsers import missing
+from tests.browsers import AXE, blocking_violations, missing
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = Path(os.environ.get("AXE_CORE", ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"))
 WIDE = {"width": 1366, "height": 900}
 NARROW = {"width": 390, "height": 844}
-# What a reader cannot get past; axe's "moderate" and "minor" findings are advice.
-BLOCKING = {"serious", "critical"}
 
 PAGES = {
     "index": "/",
@@ -72,25 +66,6 @@ def open_page(context, url: str):
     page.goto(url)
     page.wait_for_load_state("load")
     return page
-
-
-def blocking_violations(page, axe_source: str) -> list[str]:
-    """Run axe-core on the page; return its serious and critical violations, one line each."""
-    page.add_script_tag(content=axe_source)
-    violations = page.evaluate(
-        """async () => {
-            const results = await axe.run(document, {resultTypes: ["violations"]});
-            return results.violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(" ")),
-            }));
-        }"""
-    )
-    return [
-        f"{v['impact']} {v['id']} ({v['help']}): {', '.join(v['nodes'][:5])}"
-        for v in violations
-        if v["impact"] in BLOCKING
-    ]
 
 
 @pytest.mark.browser

@@ -23,7 +23,6 @@ import pytest
 from django.urls import reverse
 
 from tests import servers
-from tests.serving.test_workers import forget
 
 pytestmark = pytest.mark.server
 
@@ -83,7 +82,7 @@ def test_two_servers_share_one_database_and_one_cache(tmp_path, redis_url, capsy
         elapsed = time.perf_counter() - started
         after = [servers.vote_counts(url) for url in urls]
 
-        forget(urls[0], DELAY)
+        servers.forget(urls[0], DELAY)
         path = f"?delay={DELAY}"
         stored = httpx.get(urls[0] + reverse("views_demo:sync_cached") + path, timeout=10)
         read = httpx.get(urls[1] + reverse("views_demo:async_cached") + path, timeout=10)

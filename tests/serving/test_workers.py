@@ -98,13 +98,6 @@ def ask(url: str, path: str, pids: set[int]) -> tuple[int | None, str]:
         connection.close()
 
 
-def forget(url: str, delay: int) -> None:
-    """Forget the cache pair's answer for `delay` through the server's own cache (the lab's reset)."""
-    token = servers.csrf_token(url)
-    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
-        client.post(reverse("lab:forget_cached"), data={"delay": delay}, timeout=10).raise_for_status()
-
-
 def cache_answers(url: str, server: int) -> list[tuple[int, str]]:
     """Ask the cache pair for one key until every worker has answered it twice; return (worker, X-Cache)."""
     path = reverse("views_demo:sync_cached") + f"?delay={DELAY}"
@@ -142,7 +135,7 @@ def test_locmem_cache_is_one_per_worker(tmp_path, capsys):
 def test_redis_cache_is_shared_by_the_workers(tmp_path, redis_url, capsys):
     """With REDIS_URL the workers share one cache: a key misses once in all, then hits in every worker."""
     with servers.uvicorn_server(tmp_path, env={"REDIS_URL": redis_url}, options=OPTIONS) as (url, process):
-        forget(url, DELAY)
+        servers.forget(url, DELAY)
         answers = cache_answers(url, process.pid)
 
     misses = misses_per_worker(answers)
