@@ -331,7 +331,7 @@ def run(plan: Plan, out: Path) -> int:
     databases = {cell.database for cell in plan.cells if cell.scenario in contestants.DATABASE_SCENARIOS}
     not_run = [c for c in contestants.CONTESTANTS if c.only_on and databases and c.only_on not in databases]
     results = {"schema": 1, "mode": plan.mode, "started": now(), "machine": harness.machine(),
-               "loadavg_start": [f"{x:.2f}" for x in os.getloadavg()], "settings": settings,
+               "loadavg_start": loadavg(), "settings": settings,
                "scenarios": SCENARIOS, "contestants": {}, "databases": {}, "hops": {}, "out": str(out),
                "not_run": {c.name: f"not run: {contestants.DATABASE_NAMES[c.only_on]} only" for c in not_run},
                "cells": []}  # fmt: skip
@@ -360,7 +360,7 @@ def run(plan: Plan, out: Path) -> int:
         for server in servers.values():
             starts = results["contestants"][server.name.split("@")[0]].setdefault("starts", {})
             starts[server.name] = server.starts
-    results |= {"finished": now(), "loadavg_end": [f"{x:.2f}" for x in os.getloadavg()]}
+    results |= {"finished": now(), "loadavg_end": loadavg()}
     from bench import report  # matplotlib loads only once the servers are gone
 
     report.write(results, out)
@@ -376,6 +376,10 @@ def say(line: str) -> None:
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def loadavg() -> list[str]:
+    return [f"{x:.2f}" for x in os.getloadavg()]
 
 
 def main(args: argparse.Namespace) -> int:
