@@ -15,7 +15,6 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run the command."""
     from bench import probes, run
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])

@@ -12,7 +12,8 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from collections import namedtuple
+from dataclasses import dataclass
 
 PROCESSES = 2
 THREADS = 50  # per gthread worker: 2 x 50 = 100 requests at once
@@ -35,8 +36,8 @@ class Contestant:
     name: str
     twin: str  # the views it is sent to: a key of TWINS
     command: tuple[str, ...]
-    env: dict[str, str] = field(default_factory=dict)
-    label: str = ""
+    env: dict[str, str]
+    label: str
     only_on: str = ""  # a database this contestant needs ("postgresql"), or any
 
     @property
@@ -113,30 +114,21 @@ DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DATABASE_SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn-async", "uvicorn-async-stock"]
 DRIVER_SERVERS = ["uvicorn-async-driver", "uvicorn-async-driver-stock"]
 
-# The view each twin is sent to in each scenario: a views_demo URL name, reversed from the
-# project's URLconf (bench.run.view_paths), or the reference app's own route. "form" and "vote"
-# are the seed's and the writes' poll form (its CSRF token and choices) and vote; a scenario a
-# twin lacks is not run for it. Queries are filled with the cell's K and D.
+# The view each twin is sent to in each scenario: a views_demo URL name (bench.run.view_paths reverses it)
+# or the reference app's own route. "form" and "vote" are the seed's and the writes' poll form (its CSRF
+# token and choices) and vote; a scenario a twin lacks is not run for it. Queries take the cell's K and D.
 VIEWS = {"hello": "hello", "upstream": "upstream", "c10k": "upstream", "fanout": "fanout", "seed": "poll"}
 VIEWS |= {"read": "question", "locked": "locked_vote", "checked": "checked_vote"}
 VIEWS |= {"form": "poll", "vote": "vote"}
 TWINS = {twin: {scenario: f"{twin}_{view}" for scenario, view in VIEWS.items()} for twin in ("sync", "async")}
-TWINS["driver"] = {"seed": "async_poll_driver", "read": "async_question_driver", "form": "async_poll_driver"}
-TWINS["driver"] |= {"vote": "async_vote_driver"}
+TWINS["driver"] = {name: f"async_{VIEWS[name]}_driver" for name in ("seed", "read", "form", "vote")}
 TWINS["reference"] = {"hello": "/hello", "upstream": "/upstream", "c10k": "/upstream", "fanout": "/fanout"}
 QUERIES = {"upstream": "?delay={ms}", "c10k": "?delay={ms}", "fanout": "?n={k}&delay={ms}"}
 QUERIES |= {"seed": "?question=1", "read": "?question=1", "form": "?question=1"}
 
 
-@dataclass(frozen=True)
-class Variant:
-    """Another view on the same server, for one cell: the view named `view` becomes `replacement`."""
-
-    view: str
-    replacement: str
-    label: str
-
-
+# Another view on the same server, for one cell: the view named `view` becomes `replacement`.
+Variant = namedtuple("Variant", ["view", "replacement", "label"])
 VARIANTS = {
     # The honest sync alternative to sequential calls: the same K calls from a thread pool.
     "threaded": Variant("sync_fanout", "sync_fanout_threaded", "threaded fan-out view"),

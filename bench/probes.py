@@ -90,9 +90,11 @@ def probe_wrk(args: argparse.Namespace) -> None:
         interleaved(list(configs), args.repeat, measure, {**units, "cpu_ms_per_request": "ms CPU/req"})
 
 
-async def transport_round(name: str, concurrency: int, rounds: int, delay: int) -> tuple[float, int]:
-    """Make `rounds` x `concurrency` upstream calls after a warm-up round; return CPU seconds and calls."""
-    from views_demo import clients, upstream
+def probe_transport(args) -> None:
+    """CPU per upstream call, `concurrency` calls in flight, for each transport."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
+    os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
+    concurrency, rounds, delay = args.concurrency, args.rounds, args.delay
 
     async def per_call() -> dict:
         # The pitfall: a new client for every call (what clients.aget_client() exists to avoid).
@@ -100,34 +102,29 @@ async def transport_round(name: str, concurrency: int, rounds: int, delay: int) 
             response = await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": delay}, timeout=10)
             return response.json()
 
-    call = per_call if name == "per-call" else lambda: upstream.adelay(ms=delay)
-    os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
-    await clients.aopen_client()
-    try:
-        await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
-        started = time.process_time()
-        for _ in range(rounds):
-            await asyncio.gather(*(call() for _ in range(concurrency)))
-        return time.process_time() - started, concurrency * rounds
-    finally:
-        await clients.aclose_client()
+    async def measure(name: str) -> dict:
+        """Make `rounds` x `concurrency` upstream calls after a warm-up round; return CPU ms per call."""
+        from views_demo import clients, upstream
 
+        call = per_call if name == "per-call" else lambda: upstream.adelay(ms=delay)
+        os.environ["UPSTREAM_TRANSPORT"] = "httpx" if name == "per-call" else name
+        await clients.aopen_client()
+        try:
+            await asyncio.gather(*(call() for _ in range(concurrency)))  # warm the pool
+            started = time.process_time()
+            for _ in range(rounds):
+                await asyncio.gather(*(call() for _ in range(concurrency)))
+            return {"cpu_ms": round(1000 * (time.process_time() - started) / (concurrency * rounds), 3)}
+        finally:
+            await clients.aclose_client()
 
-def probe_transport(args) -> None:
-    """CPU per upstream call, `concurrency` calls in flight, for each transport."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asyncdemo.settings")
-    os.environ["UPSTREAM_MAX_CONNECTIONS"] = str(max(args.concurrency, 1))
     with harness.serving(harness.upstream(Path(tempfile.mkdtemp(prefix="asyncdemo-probe-")))) as upstream:
         os.environ["UPSTREAM_URL"] = upstream.url
         django.setup()
         runner = __import__("uvloop").run if args.loop == "uvloop" else asyncio.run
-        print(f"# {args.concurrency} calls at once, {args.rounds} rounds, delay {args.delay} ms, {args.loop}")
-
-        def measure(name: str) -> dict:
-            used, calls = runner(transport_round(name, args.concurrency, args.rounds, args.delay))
-            return {"cpu_ms": round(1000 * used / calls, 3)}
-
-        interleaved(args.transports, args.repeat, measure, {"cpu_ms": "ms CPU per call"})
+        print(f"# {concurrency} calls at once, {rounds} rounds, delay {delay} ms, {args.loop}")
+        units = {"cpu_ms": "ms CPU per call"}
+        interleaved(args.transports, args.repeat, lambda name: runner(measure(name)), units)
 
 
 HOPS = [0]  # calls into asgiref's thread executors since count_hops(), in the child
