@@ -1,7 +1,6 @@
 """
-What the run (bench/run.py) and the probes (bench/probes.py) share: the server starter, the load
-runner (wrk, or bench/hold.py for C10K), the process sampler (psutil), the CSRF helper, and what a
-run records about the project and the machine.
+What the run and the probes share: the server starter, the load runner (wrk, or bench/hold.py for C10K),
+the process sampler (psutil), the CSRF helper, and what a run records about the project and the machine.
 """
 
 import contextlib
@@ -26,7 +25,6 @@ import psutil
 from bench.hold import raise_open_files_limit  # noqa: F401 (the run's, too)
 
 ROOT = Path(__file__).resolve().parent.parent
-LUA = Path(__file__).resolve().parent / "wrk"
 
 
 def django_env(sqlite: Path, upstream_url: str) -> dict[str, str]:
@@ -133,38 +131,32 @@ class Server:
         self.name, self.template, self.env, self.probe = name, argv, env, probe  # argv: "{port}" filled in
         self.log_path = logs / f"{name}.log"
         self.process: subprocess.Popen | None = None
-        self.port = self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
+        self.url, self.pid, self.starts = "", 0, 0  # url and pid: the running process's
 
     def start(self) -> "Server":
         with socket.socket() as sock:  # a free port
             sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.argv = [part.replace("{port}", str(self.port)) for part in self.template]
+            port = str(sock.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}"
+        argv = [part.replace("{port}", port) for part in self.template]
         with self.log_path.open("a") as log:
-            log.write(f"\n--- {' '.join(self.argv)}\n")
-            log.flush()
+            print(f"\n--- {' '.join(argv)}", file=log, flush=True)
             output = {"stdout": log, "stderr": log, "stdin": subprocess.DEVNULL, "start_new_session": True}
-            self.process = subprocess.Popen(self.argv, cwd=ROOT, env={**os.environ, **self.env}, **output)
+            self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **self.env}, **output)
+        self.pid = self.process.pid
         self.starts += 1
         return self
 
     def wait_ready(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+        while self.process.poll() is None and time.monotonic() < deadline:
             if self.answers(timeout=2):
                 return
             time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not answer {self.probe} in {timeout:g} s:\n{self.log_tail()}")
+        code = self.process.poll()
+        why = f"did not answer {self.probe} in {timeout:g} s" if code is None else f"exited with {code}"
+        tail = self.log_path.read_text(errors="replace").splitlines()[-20:]
+        raise RuntimeError(f"{self.name} {why}:\n" + "\n".join(tail))
 
     def answers(self, timeout: float = 2) -> bool:
         """The server is running and its probe path answers 200."""
@@ -192,9 +184,6 @@ class Server:
         # One worker answering does not mean all have booted: no start-up counts as request CPU.
         wait_quiet(self.pid)
 
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
-
 
 @contextlib.contextmanager
 def serving(server: Server):
@@ -207,7 +196,6 @@ def serving(server: Server):
 
 
 def upstream(logs: Path, workers: int = 1) -> Server:
-    """The slow upstream (slow_upstream/), its own process."""
     argv = [sys.executable, "-m", "slow_upstream", "--workers", str(workers), "--port", "{port}"]
     return Server("upstream", argv, {}, "/delay?ms=0", logs)
 
@@ -228,8 +216,7 @@ def lua_script(tmp: Path, scenario: str) -> Path:
     """The wrk script for a scenario: the status counter, plus the vote flow or the write."""
     path = tmp / f"{scenario}.lua"
     extra = {"seed": ["vote.lua"], "locked": ["write.lua"], "checked": ["write.lua"]}.get(scenario, [])
-    if not path.exists():
-        path.write_text("\n".join((LUA / name).read_text() for name in ["report.lua", *extra]))
+    path.write_text("\n".join((ROOT / "bench" / "wrk" / name).read_text() for name in ["report.lua", *extra]))
     return path
 
 
@@ -267,8 +254,7 @@ def measure(argv: list[str], server: Server, upstream: Server) -> dict:
     server_cpu = after[0]["cpu_s"] - before[0]["cpu_s"]
     upstream_cpu = after[1]["cpu_s"] - before[1]["cpu_s"]
     seconds, requests = result["duration_us"] / 1e6, result["requests"]
-    statuses = {int(k): v for k, v in result["statuses"].items()}
-    non_2xx = sum(n for status, n in statuses.items() if not 200 <= status < 300)
+    non_2xx = sum(n for status, n in result["statuses"].items() if not 200 <= int(status) < 300)
     total = after[2][1] - before[2][1]
     other = max(0.0, after[2][0] - before[2][0] - server_cpu - upstream_cpu - load_cpu)
     errors = {kind: result["errors"][kind] for kind in ("timeout", "connect", "read", "write")}
@@ -276,7 +262,7 @@ def measure(argv: list[str], server: Server, upstream: Server) -> dict:
         "requests": requests, "seconds": round(seconds, 3), "throughput": round(requests / seconds, 1),
         "ok_throughput": round((requests - non_2xx) / seconds, 1),
         "latency_ms": {k: round(v / 1000, 1) for k, v in result["latency_us"].items()},
-        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "statuses": dict(sorted(result["statuses"].items(), key=lambda item: int(item[0]))),
         "errors": {"non_2xx": non_2xx, **errors},
         "server_cpu_s": round(server_cpu, 2),
         "cpu_ms_per_request": round(server_cpu / requests * 1000, 3) if requests else None,
@@ -303,10 +289,7 @@ def describe_project() -> None:
     from bench.run import view_paths
 
     db = settings.DATABASES["default"]
-    if connection.vendor == "postgresql":
-        version = "PostgreSQL " + ".".join(map(str, divmod(connection.pg_version, 10000)))
-    else:
-        version = "SQLite " + connection.Database.sqlite_version
+    version = f"{connection.display_name} {'.'.join(map(str, connection.get_database_version()))}"
     options = db.get("OPTIONS", {})
     options = {k: v for k, v in options.items() if k in ("pool", "init_command", "transaction_mode")}
     database = {"vendor": connection.vendor, "version": version, "conn_max_age": db["CONN_MAX_AGE"]}

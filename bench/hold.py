@@ -26,7 +26,7 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
     request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode()
     statuses: collections.Counter[str] = collections.Counter()
     errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0}
-    latencies: list[float] = []
+    latencies: list[float] = []  # in microseconds, as wrk reports them
     in_flight = most_in_flight = 0
 
     async def one() -> None:
@@ -50,7 +50,7 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
             status = answer.split(b" ", 2)[1:2]
             if answer.startswith(b"HTTP/") and status:
                 statuses[status[0].decode()] += 1
-                latencies.append(time.monotonic() - started)
+                latencies.append((time.monotonic() - started) * 1e6)
             else:
                 errors["read"] += 1  # closed before a status line
         finally:
@@ -66,12 +66,11 @@ async def hold(url: str, *, connections: int, ramp: float, seconds_each: float) 
             # Keep to the ramp's schedule however long opening the batch took.
             await asyncio.sleep(max(0.0, started + ramp * (first + BATCH) / connections - time.monotonic()))
     duration_us, requests = int((time.monotonic() - started) * 1e6), len(latencies)
-    seconds = latencies * 2 if requests == 1 else latencies or [0, 0]  # quantiles() needs two at least
-    cuts = statistics.quantiles(seconds, n=1000, method="inclusive")
+    sample = latencies * 2 if requests == 1 else latencies or [0.0, 0.0]  # quantiles() needs two at least
+    cuts = statistics.quantiles(sample, n=1000, method="inclusive")
     latency = {"p50": cuts[499], "p90": cuts[899], "p99": cuts[989], "p999": cuts[998]}
-    latency |= {"min": min(seconds), "mean": statistics.fmean(seconds), "max": max(seconds)}
-    return {"duration_us": duration_us, "requests": requests,
-            "latency_us": {key: value * 1e6 for key, value in latency.items()},
+    latency |= {"min": min(sample), "mean": statistics.fmean(sample), "max": max(sample)}
+    return {"duration_us": duration_us, "requests": requests, "latency_us": latency,
             "statuses": dict(statuses), "errors": errors, "max_in_flight": most_in_flight}  # fmt: skip
 
 
@@ -90,8 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     raise_open_files_limit()
     load = hold(args.url, connections=args.connections, ramp=args.ramp, seconds_each=args.timeout)
-    result = uvloop.run(load)
-    print("BENCH_RESULT " + json.dumps(result), flush=True)
+    print("BENCH_RESULT " + json.dumps(uvloop.run(load)), flush=True)
 
 
 if __name__ == "__main__":
