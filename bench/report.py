@@ -19,16 +19,6 @@ TIE = TARGETS["tie"]
 BASE = "gunicorn-gthread"  # the ratios in each scenario's tables divide by its req/s
 
 
-def database_of(cell: dict) -> str:
-    """The database a cell's server used (runs from before the database path had one: SQLite)."""
-    return cell.get("database", "sqlite")
-
-
-def databases_in(cells: list[dict]) -> list[str]:
-    """The databases these cells used, SQLite first."""
-    return [d for d in DATABASE_NAMES if any(database_of(c) == d for c in cells)]
-
-
 def ok_cells(results: dict, scenario: str, rounds: bool = False) -> list[dict]:
     """The scenario's measured cells; first rounds only (what the tables show) unless `rounds`."""
     cells = [c for c in results["cells"] if c["scenario"] == scenario and c["status"] == "ok"]
@@ -37,9 +27,8 @@ def ok_cells(results: dict, scenario: str, rounds: bool = False) -> list[dict]:
 
 def find(results: dict, scenario: str, contestant: str, variant: str = "", database: str = "sqlite", **where):
     """The first round's measured cell of a contestant (and variant) at a load, or None."""
-    where |= {"contestant": contestant, "variant": variant}
-    cells = ok_cells(results, scenario)
-    return next((c for c in cells if database_of(c) == database and c.items() >= where.items()), None)
+    where |= {"contestant": contestant, "variant": variant, "database": database}
+    return next((c for c in ok_cells(results, scenario) if c.items() >= where.items()), None)
 
 
 def verdict_of(ratio: float) -> str:
@@ -108,13 +97,13 @@ def targets(results: dict) -> list[str]:
         elif metric == "answered":
             value = (cell["requests"] - cell["errors"]["non_2xx"]) / cell["concurrency"]
         else:  # the median over every round of each cell
-            medians = []
-            for name in (target["contestant"], against):
-                its = load | {"contestant": name, "variant": ""}
-                cells = [c for c in ok_cells(results, scenario, rounds=True) if c.items() >= its.items()]
-                values = [c[metric] for c in cells if database_of(c) == database and c[metric]]
-                medians.append(statistics.median(values) if values else None)
-            value = ratio(*medians)
+            its = load | {"variant": "", "database": database}
+            cells = [c for c in ok_cells(results, scenario, rounds=True) if c.items() >= its.items()]
+            values = [
+                [c[metric] for c in cells if c["contestant"] == n and c[metric]]
+                for n in (target["contestant"], against)
+            ]
+            value = ratio(*(statistics.median(v) if v else None for v in values))
         ok = value is not None and target.get("min", -math.inf) <= value <= target.get("max", math.inf)
         verdict = "not measured" if value is None else ["**not met**", "met"][ok and not errors(cell)]
         where = f"{scenario} {DATABASE_NAMES[database]}" + "".join(f" {k}={v}" for k, v in load.items())
@@ -130,7 +119,7 @@ def database_path(results: dict) -> list[str]:
     names = [n for n in [*DATABASE_SERVERS, *DRIVER_SERVERS] if n in results["contestants"]]
     asyncs = [n for n in names if contestants.BY_NAME[n].twin not in ("sync", "reference")]
     rows = []
-    for scenario, database in [(s, d) for s in DATABASE_SCENARIOS for d in databases_in(results["cells"])]:
+    for scenario, database in [(s, d) for s in DATABASE_SCENARIOS for d in DATABASE_NAMES]:
         found = {n: find(results, scenario, n, database=database) for n in names}
         if not any(found.values()):
             continue
@@ -139,11 +128,10 @@ def database_path(results: dict) -> list[str]:
         figures = ["-" if c is None else f"{rate(c['throughput'])}, {ms(c['cpu_ms_per_request'])}, {hops[n]}"
                    + f", **{errors(c)} errors**" * bool(errors(c)) for n, c in found.items()]  # fmt: skip
         base = (found.get(BASE) or {}).get("throughput")
-        ratios = [ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs]
-        verdicts = [f"{n} {verdict_of(r)}" for n, r in zip(asyncs, ratios, strict=True) if r is not None]
-        verdicts = ", ".join(verdicts) or "-"
+        ratios = {n: ratio(found[n]["throughput"], base) if found[n] else None for n in asyncs}
+        verdicts = ", ".join(f"{n} {verdict_of(r)}" for n, r in ratios.items() if r is not None) or "-"
         title = f"{scenario}, {load_of(next(c for c in found.values() if c))}"
-        rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios), verdicts])
+        rows.append([title, DATABASE_NAMES[database], *figures, *map(times, ratios.values()), verdicts])
     head = [f"{n}: req/s, CPU/req, thread hops per request" for n in names]
     return table(["scenario", "database", *head, *(f"{n} / gthread" for n in asyncs), "async"], rows, left=2)
 
@@ -213,16 +201,15 @@ def markdown(results: dict) -> str:
     for scenario, title in results["scenarios"].items():
         cells = [c for c in results["cells"] if c["scenario"] == scenario and not c.get("round")]
         out += [f"## {title}", ""] if cells else []
-        measured = [c for c in cells if c["status"] == "ok"]
-        points = dict.fromkeys((database_of(c), c["concurrency"], c["delay_ms"]) for c in measured)
+        measured = ok_cells(results, scenario)
+        points = dict.fromkeys((c["database"], c["concurrency"], c["delay_ms"]) for c in measured)
         for point in sorted(points, key=lambda p: (list(DATABASE_NAMES).index(p[0]), p[2], p[1])):
-            here = [c for c in measured if (database_of(c), c["concurrency"], c["delay_ms"]) == point]
+            here = [c for c in measured if (c["database"], c["concurrency"], c["delay_ms"]) == point]
             load = load_of(here[0])
             if scenario in DATABASE_SCENARIOS:
                 load = f"On {database_label(results, point[0])}: {load}"
             out += [f"### {load}", "", *load_table(results, here), ""]
-        failed = [c for c in cells if c["status"] != "ok"]
-        out += [f"- {c['contestant']}: {c['status']} ({c.get('reason', '')})" for c in failed]
+        out += [f"- {c['contestant']}: {c['status']} ({c['reason']})" for c in cells if c["status"] != "ok"]
     out += ["## Plots", "", *(f"![{name}]({name})" for name in results.get("plots", [])), ""]
     rows = [[f"{name}: {c['label']}", f"`{c['command']}`",
              " ".join(f"`{k}={v}`" for k, v in c["switches"].items()) or "defaults",

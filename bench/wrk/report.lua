@@ -12,13 +12,12 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local merged = {}
+  local merged, parts = {}, {}
   for _, thread in ipairs(threads) do
     for status, n in pairs(thread:get("statuses") or {}) do
       merged[tostring(status)] = (merged[tostring(status)] or 0) + n
     end
   end
-  local parts = {}
   for status, n in pairs(merged) do
     table.insert(parts, string.format('"%s": %d', status, n))
   end

@@ -1,8 +1,7 @@
--- The seed's round: read the page (the poll's form), then vote for a random choice with the form's
--- CSRF token in the cookie and in X-CSRFToken, waiting between requests like the seed's Locust
--- users. wrk calls request() per thread, not per connection, so each thread alternates GET and POST.
--- Arguments: page path, vote path, question id, think time min ms, think time max ms, the token,
--- the choices' ids ("3,4,5"), as bench/run.py's load_args() read them from a real GET of the form.
+-- The seed's round: read the poll's form, then vote for a random choice, waiting between requests
+-- like the seed's Locust users. wrk calls request() per thread, not per connection, so each thread
+-- alternates GET and POST. Arguments, from bench/run.py's load_args() (a real GET of the form): the
+-- page and vote paths, question id, think time min and max (ms), CSRF token, choices' ids ("3,4,5").
 local page, voting, question, think_min, think_max, token
 local choices, sent = {}, 0
 
@@ -25,6 +24,5 @@ function request()
 end
 
 function delay()
-  if think_max <= 0 then return 0 end
-  return math.random(think_min, think_max)
+  return think_max > 0 and math.random(think_min, think_max) or 0
 end

@@ -5,11 +5,8 @@ local write
 
 function init(args)
   local token, body = args[1], args[2]
-  local headers = {
-    ["Cookie"] = "csrftoken=" .. token,
-    ["X-CSRFToken"] = token,
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-  }
+  local headers = {["Cookie"] = "csrftoken=" .. token}
+  headers["X-CSRFToken"], headers["Content-Type"] = token, "application/x-www-form-urlencoded"
   write = wrk.format("POST", nil, headers, body)
 end
 
