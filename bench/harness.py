@@ -131,7 +131,7 @@ class Server:
         self.name, self.template, self.env, self.probe = name, argv, env, probe  # argv: "{port}" filled in
         self.log_path = logs / f"{name}.log"
         self.process: subprocess.Popen | None = None
-        self.url, self.pid, self.starts = "", 0, 0  # url and pid: the running process's
+        self.url, self.pid, self.starts = "", 0, 0  # url and pid: of the last start
 
     def start(self) -> "Server":
         with socket.socket() as sock:  # a free port

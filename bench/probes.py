@@ -63,8 +63,11 @@ def probe_wrk(args: argparse.Namespace) -> None:
     """Throughput, latency, errors and server CPU per request of uvicorn under wrk, per configuration."""
     configs = {name: (options, env) for name, options, env in map(config, args.config)}
     print(f"# wrk -c{args.connections} -d{args.duration}s --timeout {args.timeout}s {args.path}")
-    tmp = Path(tempfile.mkdtemp(prefix="asyncdemo-probe-"))
-    with harness.serving(harness.upstream(tmp, args.upstream_workers)) as upstream:
+    with (
+        tempfile.TemporaryDirectory(prefix="asyncdemo-probe-", ignore_cleanup_errors=True) as directory,
+        harness.serving(harness.upstream(Path(directory), args.upstream_workers)) as upstream,
+    ):
+        tmp = Path(directory)
         base = harness.django_env(tmp / "probe.sqlite3", upstream.url)
         harness.migrate(base)
         script = harness.lua_script(tmp, "hello")
@@ -102,7 +105,7 @@ def probe_transport(args) -> None:
             response = await client.get(f"{settings.UPSTREAM_URL}/delay", params={"ms": delay}, timeout=10)
             return response.json()
 
-    async def measure(name: str) -> dict:
+    async def ameasure(name: str) -> dict:
         """Make `rounds` x `concurrency` upstream calls after a warm-up round; return CPU ms per call."""
         from views_demo import clients, upstream
 
@@ -118,13 +121,16 @@ def probe_transport(args) -> None:
         finally:
             await clients.aclose_client()
 
-    with harness.serving(harness.upstream(Path(tempfile.mkdtemp(prefix="asyncdemo-probe-")))) as upstream:
-        os.environ["UPSTREAM_URL"] = upstream.url
+    with (
+        tempfile.TemporaryDirectory(prefix="asyncdemo-probe-", ignore_cleanup_errors=True) as tmp,
+        harness.serving(harness.upstream(Path(tmp))) as simulator,
+    ):
+        os.environ["UPSTREAM_URL"] = simulator.url
         django.setup()
         runner = __import__("uvloop").run if args.loop == "uvloop" else asyncio.run
         print(f"# {concurrency} calls at once, {rounds} rounds, delay {delay} ms, {args.loop}")
         units = {"cpu_ms": "ms CPU per call"}
-        interleaved(args.transports, args.repeat, lambda name: runner(measure(name)), units)
+        interleaved(args.transports, args.repeat, lambda name: runner(ameasure(name)), units)
 
 
 HOPS = [0]  # calls into asgiref's thread executors since count_hops(), in the child
