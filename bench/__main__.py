@@ -9,7 +9,6 @@ The benchmark's one entry: `python -m bench <command>`.
 """
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def rerender(args: argparse.Namespace) -> None:
     """Write report.md and the plots again beside a results.json."""
     from bench import report
 
-    report.write(json.loads(args.results.read_text()), args.results.parent)
+    report.write(report.read(args.results), args.results.parent)
     print(f"wrote {args.results.parent / 'report.md'}")
 
 

@@ -19,6 +19,14 @@ TIE = TARGETS["tie"]
 BASE = "gunicorn-gthread"  # the ratios in each scenario's tables divide by its req/s
 
 
+def read(path: Path) -> dict:
+    """A run's results.json; the runs recorded before each cell named its database were all on SQLite."""
+    results = json.loads(path.read_text())
+    for cell in results["cells"]:
+        cell.setdefault("database", "sqlite")
+    return results
+
+
 def ok_cells(results: dict, scenario: str, rounds: bool = False) -> list[dict]:
     """The scenario's measured cells; first rounds only (what the tables show) unless `rounds`."""
     cells = [c for c in results["cells"] if c["scenario"] == scenario and c["status"] == "ok"]

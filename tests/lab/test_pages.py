@@ -389,7 +389,8 @@ def test_the_lab_reads_the_published_run_as_the_report_does():
     """On docs/benchmark/results.json the lab finds the report's cells, databases and verdicts."""
     results = figures.read_run()
     assert figures.TIE == report.TIE
-    assert figures.databases_in(results) == ["sqlite", "postgresql"]
+    recorded = [db for db in report.DATABASE_NAMES if any(c["database"] == db for c in results["cells"])]
+    assert figures.databases_in(results) == recorded
     for cell in results["cells"]:
         where = {"concurrency": cell["concurrency"], "delay_ms": cell["delay_ms"]}
         key = (results, cell["scenario"], cell["contestant"])

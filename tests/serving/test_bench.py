@@ -198,6 +198,15 @@ def test_the_published_run_renders_every_scenario_and_the_lab_reads_it_the_same_
         assert cell["throughput"] > 0
 
 
+def test_a_run_recorded_before_cells_named_their_database_renders_as_sqlite():
+    """renders the archived run of docs/benchmark/2026-12-01-1247, whose cells name no database, as SQLite."""
+    results = report.read(Path(settings.BENCHMARK_RESULTS).parent / "2026-12-01-1247" / "results.json")
+    assert {cell["database"] for cell in results["cells"]} == {"sqlite"}
+    text = report.markdown(results)
+    assert "## The seed experiment" in text and "### On SQLite" in text
+    assert report.find(results, "upstream", "uvicorn-async", concurrency=100, delay_ms=100)["throughput"] > 0
+
+
 def test_plans_run_the_database_path_on_sqlite_and_on_postgresql_when_it_is_set(monkeypatch):
     """gives every database scenario its sync and async contestants on each database, each its own server."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
