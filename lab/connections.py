@@ -10,7 +10,6 @@ run's guard (lab/views.py `connections`). The rule the figures support is in doc
 """
 
 import asyncio
-import collections
 import threading
 import time
 from collections.abc import Callable
@@ -100,16 +99,13 @@ class Peak:
             await asyncio.sleep(SAMPLE_SECONDS)
 
 
-async def answer(client: httpx.AsyncClient, url: str) -> str:
-    """Send one request; return its answer as "200", "503 <the reason>" or the client's error."""
+def failure(response: httpx.Response) -> str:
+    """Name a failed answer by its status and the reason the view gave (its JSON "error")."""
     try:
-        response = await client.get(url)
-    except httpx.HTTPError as error:
-        return type(error).__name__
-    if response.status_code == 200:
-        return "200"
-    json = "json" in response.headers.get("content-type", "")
-    reason = response.json().get("error", "") if json else ""
+        body = response.json()
+    except ValueError:  # not JSON
+        body = None
+    reason = (body.get("error") or "") if isinstance(body, dict) else ""
     return f"{response.status_code} {reason}".strip()
 
 
@@ -123,40 +119,29 @@ async def burst(
     seconds: float,
     threads: Callable[..., dict[str, int]],
 ) -> dict:
-    """Send `total` requests to view `name`, `concurrency` at a time; return what they did."""
+    """Send `total` requests to view `name`, `concurrency` at a time (loadrun.batch); return what they did."""
     url = f"{reverse(name)}?question=1"
     before = await count(counter)
     threads_before = threads(reset=True)["threads"]
     await sync_to_async(pool_stats)(reset=True)
-    answers: collections.Counter = collections.Counter()
-    in_flight = asyncio.Semaphore(concurrency)
-    sent = 0
-
-    async def send() -> None:
-        nonlocal sent
-        async with in_flight:
-            sent += 1
-            answers[await answer(client, url)] += 1
-
     peak = Peak(counter, before)
     started = time.perf_counter()
     async with asyncio.TaskGroup() as group:
         watcher = group.create_task(peak.watch())
-        try:
-            async with asyncio.timeout(seconds):
-                await asyncio.gather(*(send() for _ in range(total)))
-        except TimeoutError:
-            pass  # the requests still in flight were cancelled: counted as unanswered
+        tally = await loadrun.batch(
+            client, url, concurrency=concurrency, total=total, seconds=seconds, failure=failure
+        )
         watcher.cancel()
     elapsed = time.perf_counter() - started
     stats = await sync_to_async(pool_stats)(reset=False)
     await asyncio.sleep(SETTLE_SECONDS)
-    answered = sum(answers.values())
+    answers = ({"200": len(tally.latencies)} if tally.latencies else {}) | dict(tally.errors)
     return {
         "name": name.partition(":")[2],
-        "sent": sent,
-        "answers": dict(answers),
-        "unanswered": sent - answered,
+        "sent": tally.started,
+        "answers": answers,
+        # The requests still in flight at the time limit were cancelled.
+        "unanswered": tally.started - sum(answers.values()),
         "seconds": round(elapsed, 2),
         "connections_before": before,
         "connections_peak": peak.most,

@@ -113,7 +113,14 @@ class Tally:
     last_end: float = 0.0
 
 
-async def fire(client: httpx.AsyncClient, url: str, tally: Tally, total: int) -> None:
+def status_of(response: httpx.Response) -> str:
+    """Name a failed answer by its status, as the load run's table shows it."""
+    return f"HTTP {response.status_code}"
+
+
+async def fire(
+    client: httpx.AsyncClient, url: str, tally: Tally, total: int, failure: Callable[[httpx.Response], str]
+) -> None:
     """Send requests one after another until `total` have been started in all."""
     while tally.started < total:
         tally.started += 1
@@ -126,19 +133,25 @@ async def fire(client: httpx.AsyncClient, url: str, tally: Tally, total: int) ->
             if response.is_success:
                 tally.latencies.append((time.perf_counter() - start) * 1000)
             else:
-                tally.errors[f"HTTP {response.status_code}"] += 1
+                tally.errors[failure(response)] += 1
         tally.last_end = time.perf_counter()
 
 
 async def batch(
-    client: httpx.AsyncClient, url: str, *, concurrency: int, total: int, seconds: float
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    concurrency: int,
+    total: int,
+    seconds: float,
+    failure: Callable[[httpx.Response], str] = status_of,
 ) -> Tally:
     """Keep `concurrency` requests in flight until `total` are done or `seconds` are up."""
     tally = Tally()
     try:
         async with asyncio.timeout(seconds), asyncio.TaskGroup() as group:
             for _ in range(min(concurrency, total)):
-                group.create_task(fire(client, url, tally, total))
+                group.create_task(fire(client, url, tally, total, failure))
     except TimeoutError:
         pass  # the requests still in flight were cancelled: counted as unfinished
     return tally

@@ -4,12 +4,14 @@ burst's guard, in this process. The burst itself runs against a real uvicorn on 
 tests/serving/test_connections.py.
 """
 
+import httpx
 import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from lab import connections as connection_burst
+from lab import loadrun
 
 URL = reverse("lab:connections")
 SMALL = {"concurrency": 4, "requests": 8, "seconds": 5}
@@ -116,3 +118,43 @@ async def test_refuses_a_second_burst_while_one_runs(async_client, enabled):
         response = await async_client.post(URL, SMALL)
     assert response.status_code == 409
     assert "another burst is under way" in error(response)
+
+
+REASON = "database unavailable: timed out waiting for a pooled connection"
+
+
+@pytest.mark.parametrize(
+    ("response", "label"),
+    [
+        (httpx.Response(503, json={"error": REASON, "status": 503}), f"503 {REASON}"),
+        (httpx.Response(500, text="<h1>Server Error (500)</h1>"), "500"),
+        (httpx.Response(502, json=["not", "an", "object"]), "502"),
+        (httpx.Response(503, json={"error": None}), "503"),
+        (httpx.Response(404, content=b"\xff\xfe not text"), "404"),
+    ],
+    ids=["the-views-reason", "html", "a-json-list", "a-null-reason", "not-utf-8"],
+)
+def test_names_a_failed_answer_by_its_status_and_the_reason_the_view_gave(response, label):
+    """labels a failure "<status> <the view's JSON error>", or the status alone when the body gives none."""
+    assert connection_burst.failure(response) == label
+
+
+@pytest.mark.asyncio
+async def test_the_burst_sends_through_the_load_runs_batch_naming_each_failure_its_own_way():
+    """The same batch counts 503s as "HTTP 503" for the load run and with the view's reason for the burst."""
+    statuses = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        statuses.append(200 if len(statuses) % 2 == 0 else 503)
+        return httpx.Response(
+            statuses[-1], json={"error": REASON} if statuses[-1] == 503 else {"question": 1}
+        )
+
+    transport = httpx.MockTransport(answer)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        plain = await loadrun.batch(client, "/q", concurrency=2, total=8, seconds=5)
+        named = await loadrun.batch(
+            client, "/q", concurrency=2, total=8, seconds=5, failure=connection_burst.failure
+        )
+    assert (plain.started, len(plain.latencies), dict(plain.errors)) == (8, 4, {"HTTP 503": 4})
+    assert (named.started, len(named.latencies), dict(named.errors)) == (8, 4, {f"503 {REASON}": 4})
