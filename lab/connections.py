@@ -99,7 +99,7 @@ class Peak:
             await asyncio.sleep(SAMPLE_SECONDS)
 
 
-def failure(response: httpx.Response) -> str:
+def status_and_reason(response: httpx.Response) -> str:
     """Name a failed answer by its status and the reason the view gave (its JSON "error")."""
     try:
         body = response.json()
@@ -129,7 +129,7 @@ async def burst(
     async with asyncio.TaskGroup() as group:
         watcher = group.create_task(peak.watch())
         tally = await loadrun.batch(
-            client, url, concurrency=concurrency, total=total, seconds=seconds, failure=failure
+            client, url, concurrency=concurrency, total=total, seconds=seconds, failure=status_and_reason
         )
         watcher.cancel()
     elapsed = time.perf_counter() - started

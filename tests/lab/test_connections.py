@@ -136,7 +136,7 @@ REASON = "database unavailable: timed out waiting for a pooled connection"
 )
 def test_names_a_failed_answer_by_its_status_and_the_reason_the_view_gave(response, label):
     """labels a failure "<status> <the view's JSON error>", or the status alone when the body gives none."""
-    assert connection_burst.failure(response) == label
+    assert connection_burst.status_and_reason(response) == label
 
 
 @pytest.mark.asyncio
@@ -154,7 +154,7 @@ async def test_the_burst_sends_through_the_load_runs_batch_naming_each_failure_i
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         plain = await loadrun.batch(client, "/q", concurrency=2, total=8, seconds=5)
         named = await loadrun.batch(
-            client, "/q", concurrency=2, total=8, seconds=5, failure=connection_burst.failure
+            client, "/q", concurrency=2, total=8, seconds=5, failure=connection_burst.status_and_reason
         )
     assert (plain.started, len(plain.latencies), dict(plain.errors)) == (8, 4, {"HTTP 503": 4})
     assert (named.started, len(named.latencies), dict(named.errors)) == (8, 4, {f"503 {REASON}": 4})
