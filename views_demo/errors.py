@@ -95,7 +95,7 @@ def translate_errors():
         ) from exc
     except httpx.ConnectError as exc:
         raise UpstreamError(
-            f"upstream refused the connection ({exc}); is UPSTREAM_URL={conf.UPSTREAM_URL} right?"
+            f"upstream refused the connection ({exc}); is settings.UPSTREAM_URL={conf.UPSTREAM_URL} right?"
         ) from exc
     except httpx.HTTPError as exc:
         raise UpstreamError(f"upstream connection failed ({type(exc).__name__}: {exc})") from exc

@@ -346,3 +346,10 @@ def test_each_vote_counts_exactly_one(answers):
         result = call.response.json()["result"]
         expected += 1
         assert (result["choice"], result["votes"]) == (answers.choice, expected), name
+
+
+def test_the_readme_quotes_the_lines_the_copy_test_adds():
+    """The README's "Use the app in your own project" shows the lines this test adds."""
+    readme = (servers.ROOT / "README.md").read_text().split("## Use the app in your own project", 1)[1]
+    setting = UPSTREAM_SETTING.split("{port}")[0]
+    assert [line for line in (INSTALLED_APP, URLS_IMPORT, URLS_ROUTE, setting) if line not in readme] == []
