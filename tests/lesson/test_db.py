@@ -27,10 +27,6 @@ WRITE_VIEWS = VOTE_VIEWS + BY_SLUG["checked_vote"].view_names
 PAGE_VIEWS = BY_SLUG["questions_page"].view_names
 
 
-def votes_of(choice_id: int) -> int:
-    return Choice.objects.get(pk=choice_id).votes
-
-
 def all_votes() -> list[tuple[int, int]]:
     return list(Choice.objects.order_by("id").values_list("id", "votes"))
 
