@@ -17,16 +17,9 @@ import httpx
 import pytest
 
 from tests import servers
+from tests.startproject import INSTALLED_APP, UPSTREAM_SETTING, URLS_IMPORT, URLS_ROUTE
 
 pytestmark = pytest.mark.server
-
-# What a reader adds to a project fresh from `startproject mysite`, and nothing more; the README
-# quotes these lines. UPSTREAM_URL's default is the simulator's default port, 8001; the test runs
-# the simulator on a free port, so it names it.
-INSTALLED_APP = '"views_demo",'
-UPSTREAM_SETTING = 'UPSTREAM_URL = "http://127.0.0.1:{port}"'
-URLS_IMPORT = "from django.urls import include"
-URLS_ROUTE = 'path("", include("views_demo.urls")),'
 
 # Only what any program needs from the environment: none of this project's variables
 # (DJANGO_SETTINGS_MODULE, DATABASE_URL, UPSTREAM_URL, SQLITE_PATH...) nor
@@ -346,10 +339,3 @@ def test_each_vote_counts_exactly_one(answers):
         result = call.response.json()["result"]
         expected += 1
         assert (result["choice"], result["votes"]) == (answers.choice, expected), name
-
-
-def test_the_readme_quotes_the_lines_the_copy_test_adds():
-    """The README's "Use the app in your own project" shows the lines this test adds."""
-    readme = (servers.ROOT / "README.md").read_text().split("## Use the app in your own project", 1)[1]
-    setting = UPSTREAM_SETTING.split("{port}")[0]
-    assert [line for line in (INSTALLED_APP, URLS_IMPORT, URLS_ROUTE, setting) if line not in readme] == []
