@@ -42,7 +42,11 @@ def with_lifespan(app):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                await clients.aopen_client()
+                try:
+                    await clients.aopen_client()
+                except Exception as exc:  # e.g. a bad UPSTREAM_TRANSPORT: the server says why and stops
+                    await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
+                    return
                 started.add(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

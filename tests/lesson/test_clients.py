@@ -38,6 +38,21 @@ async def test_lifespan_client_serves_every_request_and_is_closed_at_shutdown(mo
 
 
 @pytest.mark.asyncio
+async def test_lifespan_startup_fails_saying_why_when_the_client_cannot_open(settings):
+    """A client that cannot open (a bad UPSTREAM_TRANSPORT) fails the startup, so the server stops
+    and says why, rather than serving every request without its pooled client."""
+    settings.UPSTREAM_TRANSPORT = "curl"
+    inbox, outbox = asyncio.Queue(), asyncio.Queue()
+    lifespan = asyncio.create_task(application({"type": "lifespan"}, inbox.get, outbox.put))
+    await inbox.put({"type": "lifespan.startup"})
+
+    message = await asyncio.wait_for(outbox.get(), timeout=5)
+    await asyncio.wait_for(lifespan, timeout=5)  # the lifespan ends with the failure
+    assert message["type"] == "lifespan.startup.failed"
+    assert "UPSTREAM_TRANSPORT must be 'aiohttp' or 'httpx', not 'curl'" in message["message"]
+
+
+@pytest.mark.asyncio
 async def test_each_event_loop_gets_its_own_client():
     """aget_client() returns the same client within a loop and another one in another loop."""
     here = clients.aget_client()
