@@ -138,6 +138,18 @@ def test_poll_form_offers_each_choice_and_sets_the_csrf_cookie(client, seeded, n
     assert f'action="{reverse(f"views_demo:{vote_view}")}"' in page
 
 
+@pytest.mark.parametrize("name", BY_SLUG["poll"].view_names)
+def test_poll_form_renders_for_a_signed_in_reader(client, seeded, django_user_model, name):
+    """The async twin renders poll.html on the event loop: a session in the request must not
+    make the template touch the database (SynchronousOnlyOperation), so both twins answer alike."""
+    client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    response = client.get(reverse(f"views_demo:{name}"), {"question": 1})
+
+    assert response.status_code == 200, response.content[:300]
+    for choice in Choice.objects.filter(question=1):
+        assert f'<input type="radio" name="choice" value="{choice.pk}"' in response.text
+
+
 # Writing
 
 

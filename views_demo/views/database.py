@@ -134,6 +134,9 @@ def sync_poll(request: HttpRequest) -> HttpResponse:
 async def async_poll(request: HttpRequest) -> HttpResponse:
     args = params.parse(request, params.QUESTION)
     question = await sync_to_async(queries.question_detail)(question_id=args["question"])
+    # render() runs here, on the event loop: the context is complete and poll.html reads nothing
+    # lazy ({{ user }} or messages would load the session from the database and raise
+    # SynchronousOnlyOperation). A template that does needs TemplateResponse (classes.py).
     return render(request, "views_demo/poll.html", poll_context(question, vote_view="async_vote"))
 
 
@@ -193,10 +196,10 @@ async def async_atomic_badly(request: HttpRequest) -> JsonResponse:
     # Wrong: atomic() is sync. Its __enter__ asks the connection of this thread, the event
     # loop's, whether it is in autocommit, which means connecting: Django raises
     # SynchronousOnlyOperation before any SQL runs, on SQLite and PostgreSQL alike, and
-    # @json_errors answers 501. Had it run, the a-calls inside would still each run in a
-    # thread of their own, on another connection, outside this transaction. The fixes:
-    # sync_to_async around the whole atomic unit (async_vote), or the driver's async_atomic()
-    # (async_vote_driver).
+    # @json_errors answers 501. Had it run, the a-calls inside would still run on a worker
+    # thread's connection, not the event loop's where atomic() began: outside this transaction.
+    # The fixes: sync_to_async around the whole atomic unit (async_vote), or the driver's
+    # async_atomic() (async_vote_driver).
     with transaction.atomic():
         counted = await queries.avote(question_id=args["question"], choice_id=args["choice"])
     return respond(request, result=counted, args=args)

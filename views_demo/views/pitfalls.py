@@ -52,7 +52,7 @@ async def async_client_per_request_badly(request: HttpRequest) -> JsonResponse:
     return respond(request, result=answer, args=args)
 
 
-# Pitfall: fire-and-forget create_task (the right way is tasks.async_enqueue)
+# Pitfall: fire-and-forget create_task (the right way is background.async_enqueue)
 
 
 @json_errors
