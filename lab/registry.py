@@ -384,11 +384,12 @@ DEMOS: list[Demo] = [
         topic="Background work",
         title="Enqueue a task",
         lesson="Hand slow work to a task queue: the view answers at once, a worker process runs the work "
-        "and keeps its result or its error.",
+        "and keeps its result or its error. Enqueueing creates work, so it is a POST.",
         views=(background.sync_enqueue, background.async_enqueue),
         helpers=((tasks.fetch_upstream.func, tasks.afetch_upstream),),
         params=(params.TASK_DELAY, params.FAIL),
         sample={"delay": 20},
+        method="POST",
         observe="The view answers in milliseconds with status READY and a status_url. Open it: READY until "
         "the worker (python manage.py db_worker; make run starts one) claims the task, then SUCCESSFUL with "
         "the upstream's answer, or FAILED with the error when fail=1. Read views_demo/tasks.py and "
@@ -439,6 +440,7 @@ DEMOS: list[Demo] = [
         helpers=((tasks.afetch_upstream, tasks.fetch_upstream.func),),
         params=(params.TASK_DELAY, params.FAIL),
         sample={"delay": 20, "fail": 1},
+        method="POST",
         pitfall=True,
         unhandled=True,
         measure="none",

@@ -24,7 +24,14 @@ def server(tmp_path_factory):
 
 
 def asgi_browser() -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://127.0.0.1")
+    """A client of the project's ASGI application that can POST: a CSRF secret as cookie and header."""
+    token = "csrf" * 8  # any 32 letters and digits make a secret Django accepts
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application),
+        base_url="http://127.0.0.1",
+        cookies={"csrftoken": token},
+        headers={"X-CSRFToken": token},
+    )
 
 
 # Blocking the event loop
@@ -117,8 +124,8 @@ async def test_a_lost_task_error_reaches_only_the_loops_exception_handler():
     loop.set_exception_handler(lambda loop, context: reports.append(context))
     try:
         async with asgi_browser() as browser, Lifespan(application):
-            response = await browser.get(
-                reverse("views_demo:async_task_badly"), params={"delay": 500, "fail": 1}
+            response = await browser.post(
+                reverse("views_demo:async_task_badly"), data={"delay": 500, "fail": 1}
             )
             # Answered before the upstream's 500 ms were up, so before anything failed.
             assert response.status_code == 200
@@ -140,8 +147,13 @@ async def test_a_lost_task_error_reaches_only_the_loops_exception_handler():
 def test_a_lost_task_error_is_only_a_line_in_the_server_log(server):
     """Over real HTTP, async_task_badly answers 200 and its failure shows only in uvicorn's log."""
     url, process = server
-    response = httpx.get(
-        url + reverse("views_demo:async_task_badly"), params={"delay": 0, "fail": 1}, timeout=5
+    token = servers.csrf_token(url)
+    response = httpx.post(
+        url + reverse("views_demo:async_task_badly"),
+        data={"delay": 0, "fail": 1},
+        cookies={"csrftoken": token},
+        headers={"X-CSRFToken": token},
+        timeout=5,
     )
     assert response.status_code == 200
 
@@ -168,7 +180,7 @@ def test_a_lost_task_never_finishes_under_wsgi(client, monkeypatch):
         return {"delay_ms": ms}
 
     monkeypatch.setattr(tasks, "afetch_upstream", recorded)
-    response = client.get(reverse("views_demo:async_task_badly"), {"delay": 100})
+    response = client.post(reverse("views_demo:async_task_badly"), {"delay": 100})
     time.sleep(0.3)
 
     assert response.status_code == 200

@@ -27,7 +27,7 @@ def database_backend(settings):
 @pytest.mark.parametrize(("enqueue", "status"), TWINS)
 def test_enqueue_stores_a_ready_task_and_answers_at_once(client, database_backend, enqueue, status):
     """Enqueueing stores the call as a READY row and answers before the upstream's 5 s wait."""
-    response = client.get(reverse(f"views_demo:{enqueue}"), {"delay": 5000})
+    response = client.post(reverse(f"views_demo:{enqueue}"), {"delay": 5000})
     result = response.json()["result"]
 
     assert app_ms(response) < 5000
@@ -69,7 +69,7 @@ def test_status_needs_a_backend_that_keeps_results(client, status):
 @pytest.mark.parametrize(("enqueue", "status"), TWINS)
 def test_a_failed_task_keeps_its_error(client, enqueue, status):
     """A task whose upstream answers 503 ends FAILED, and its result says why."""
-    response = client.get(reverse(f"views_demo:{enqueue}"), {"delay": 0, "fail": 1})
+    response = client.post(reverse(f"views_demo:{enqueue}"), {"delay": 0, "fail": 1})
 
     assert response.status_code == 200
     result = response.json()["result"]
@@ -92,10 +92,10 @@ def wait_until_finished(url: str, timeout: float = 30) -> dict:
 def test_a_real_worker_runs_enqueued_tasks(tmp_path):
     """With uvicorn and `manage.py db_worker` on one SQLite file, enqueued tasks run to the end."""
     with servers.uvicorn_server(tmp_path, worker=True) as (url, process):
-        succeeding = httpx.get(url + reverse("views_demo:async_enqueue"), params={"delay": 50}, timeout=5)
-        failing = httpx.get(
-            url + reverse("views_demo:sync_enqueue"), params={"delay": 0, "fail": 1}, timeout=5
-        )
+        token = servers.csrf_token(url)
+        post = {"cookies": {"csrftoken": token}, "headers": {"X-CSRFToken": token}, "timeout": 5}
+        succeeding = httpx.post(url + reverse("views_demo:async_enqueue"), data={"delay": 50}, **post)
+        failing = httpx.post(url + reverse("views_demo:sync_enqueue"), data={"delay": 0, "fail": 1}, **post)
         assert [succeeding.json()["result"]["status"], failing.json()["result"]["status"]] == ["READY"] * 2
 
         done = wait_until_finished(url + succeeding.json()["result"]["status_url"])

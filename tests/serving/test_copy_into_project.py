@@ -156,6 +156,11 @@ def is_vote(name: str) -> bool:
     return "vote" in name.split("_")
 
 
+def starts_work(name: str) -> bool:
+    """The views that start background work take a POST, as the votes do: enqueue, the lost task."""
+    return "enqueue" in name.split("_") or name == "async_task_badly"
+
+
 def tour(project: Path, upstream_port: int) -> Tour:
     """Serve the project and call every view it routes; return the answers."""
     routes = json.loads(
@@ -188,9 +193,14 @@ def tour(project: Path, upstream_port: int) -> Tour:
             return made
 
         # Reads first, so both twins of a read see the same votes.
-        simple = [n for n in routes if "__" not in routes[n] and not is_vote(n)]
+        simple = [n for n in routes if "__" not in routes[n] and not is_vote(n) and not starts_work(n)]
         for name in simple:
             call(name, params=QUERY)
+        # The voting form set the CSRF cookie, which the client's jar sends back with each POST;
+        # the header carries the same token.
+        token = calls["sync_poll"].response.cookies.get("csrftoken", "") if calls["sync_poll"].ok else ""
+        for name in filter(starts_work, routes):
+            call(name, "POST", data=QUERY, headers={"X-CSRFToken": token})
         for name in routes:
             if "__result_id__" in routes[name]:
                 enqueued = calls[name.replace("task_status", "enqueue")]
@@ -198,9 +208,6 @@ def tour(project: Path, upstream_port: int) -> Tour:
                 call(name, path_args={"result_id": result_id})
         read = calls["sync_question"]
         choice = read.response.json()["result"]["choices"][0] if read.ok else {"id": None, "votes": None}
-        # The voting form set the CSRF cookie, which the client's jar sends back with each POST;
-        # the header carries the same token.
-        token = calls["sync_poll"].response.cookies.get("csrftoken", "") if calls["sync_poll"].ok else ""
         for name in filter(is_vote, routes):
             data = {"question": 1, "choice": choice["id"] or "", "delay": QUERY["delay"]}
             call(name, "POST", data=data, headers={"X-CSRFToken": token})
@@ -271,6 +278,14 @@ def test_sync_orm_pitfall_answers_501_with_its_reason(answers):
     call = answers.calls[SYNC_ORM_PITFALL]
     assert (call.error, call.status, call.kind) == ("", 501, "application/json"), cause(call)
     assert "SynchronousOnlyOperation" in call.response.json()["error"]
+
+
+def test_the_views_that_start_work_answer_a_post_with_its_token(answers):
+    """Enqueue twins and the lost-task pitfall take a POST with the form's CSRF token, as the votes do."""
+    started = {name: call for name, call in answers.calls.items() if starts_work(name)}
+    assert sorted(started) == ["async_enqueue", "async_task_badly", "sync_enqueue"]
+    for call in started.values():
+        assert (call.method, call.status) == ("POST", 200), cause(call)
 
 
 def test_login_only_views_redirect_to_the_login_url(answers):

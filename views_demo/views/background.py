@@ -3,13 +3,15 @@ Background work pairs: hand slow work to the Tasks framework and answer at once.
 
 sync_enqueue and async_enqueue store a fetch_upstream task (views_demo/tasks.py) for the
 worker and answer with its id and the URL of its status; the status twins read it back.
+Enqueueing creates work, so it takes a POST (with its CSRF token): a GET must be safe to
+repeat, and link prefetchers and crawlers send GETs.
 The twins differ only in `enqueue`/`aenqueue` and `get_result`/`aget_result`.
 """
 
 from django.http import HttpRequest, JsonResponse
 from django.tasks import TaskResult
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from views_demo import params, tasks
 from views_demo.errors import json_errors
@@ -29,7 +31,7 @@ def answer(result: TaskResult, status_view: str) -> dict:
 
 
 @json_errors
-@require_safe
+@require_POST
 def sync_enqueue(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)
     result = tasks.fetch_upstream.enqueue(ms=args["delay"], fail=bool(args["fail"]))
@@ -37,7 +39,7 @@ def sync_enqueue(request: HttpRequest) -> JsonResponse:
 
 
 @json_errors
-@require_safe
+@require_POST
 async def async_enqueue(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)
     result = await tasks.fetch_upstream.aenqueue(ms=args["delay"], fail=bool(args["fail"]))

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from views_demo import params, tasks, upstream
 from views_demo.errors import json_errors
@@ -56,7 +56,7 @@ async def async_client_per_request_badly(request: HttpRequest) -> JsonResponse:
 
 
 @json_errors
-@require_safe
+@require_POST
 async def async_task_badly(request: HttpRequest) -> JsonResponse:
     args = params.parse(request, params.TASK_DELAY, params.FAIL)
     # Pitfall: nobody keeps the task or awaits it. If it fails, nothing answers with the
