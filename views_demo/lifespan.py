@@ -45,6 +45,7 @@ def with_lifespan(app):
                 try:
                     await clients.aopen_client()
                 except Exception as exc:  # e.g. a bad UPSTREAM_TRANSPORT: the server says why and stops
+                    clients.logger.exception("the upstream client could not open")
                     await send({"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"})
                     return
                 started.add(asyncio.get_running_loop())

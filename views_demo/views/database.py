@@ -135,8 +135,8 @@ async def async_poll(request: HttpRequest) -> HttpResponse:
     args = params.parse(request, params.QUESTION)
     question = await sync_to_async(queries.question_detail)(question_id=args["question"])
     # render() runs here, on the event loop: the context is complete and poll.html reads nothing
-    # lazy ({{ user }} or messages would load the session from the database and raise
-    # SynchronousOnlyOperation). A template that does needs TemplateResponse (classes.py).
+    # lazy ({{ user }} would load the session from the database and raise SynchronousOnlyOperation;
+    # so would messages that overflowed into it). Such a template needs TemplateResponse (classes.py).
     return render(request, "views_demo/poll.html", poll_context(question, vote_view="async_vote"))
 
 
