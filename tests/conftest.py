@@ -1,9 +1,12 @@
+from urllib.parse import urlsplit
+
 import pytest
 import pytest_asyncio
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
+from django.test import override_settings
 
 from tests import servers
 from views_demo import clients
@@ -68,8 +71,24 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_redis_database(worker_id):
+    """Give each xdist worker its own Redis database: cache.clear() (below) flushes a whole
+    database, and would empty another worker's cache between its miss and its hit."""
+    from django.conf import settings
+
+    default = settings.CACHES["default"]
+    if worker_id == "master" or not default["BACKEND"].endswith("RedisCache"):
+        yield
+        return
+    number = int(worker_id.removeprefix("gw")) + 1  # 0 stays the servers' and the tools' database
+    location = urlsplit(default["LOCATION"])._replace(path=f"/{number}").geturl()
+    with override_settings(CACHES={**settings.CACHES, "default": {**default, "LOCATION": location}}):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(_own_redis_database):
     """Start every test with an empty cache: the cache pair's keys do not vary with the upstream."""
     cache.clear()
 
