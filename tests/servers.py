@@ -254,6 +254,13 @@ def csrf_token(url: str) -> str:
     return response.cookies["csrftoken"]
 
 
+def csrf_session(url: str, **options) -> httpx.Client:
+    """A client of the server at `url` that sends its CSRF cookie and token with every request,
+    so it can POST; the sync twin of csrf_client()."""
+    token = csrf_token(url)
+    return httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}, **options)
+
+
 def vote_counts(url: str) -> dict[int, int]:
     """Return the votes of each choice of question 1, as the server reads them."""
     response = httpx.get(url + reverse("views_demo:sync_question"), params={"question": 1}, timeout=10)
@@ -316,6 +323,5 @@ class Lifespan:
 
 def forget(url: str, delay: int) -> None:
     """Forget the cache pair's answer for `delay` through the server's own cache (the lab's reset)."""
-    token = csrf_token(url)
-    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+    with csrf_session(url) as client:
         client.post(reverse("lab:forget_cached"), data={"delay": delay}, timeout=10).raise_for_status()

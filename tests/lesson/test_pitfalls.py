@@ -147,14 +147,8 @@ async def test_a_lost_task_error_reaches_only_the_loops_exception_handler():
 def test_a_lost_task_error_is_only_a_line_in_the_server_log(server):
     """Over real HTTP, async_task_badly answers 200 and its failure shows only in uvicorn's log."""
     url, process = server
-    token = servers.csrf_token(url)
-    response = httpx.post(
-        url + reverse("views_demo:async_task_badly"),
-        data={"delay": 0, "fail": 1},
-        cookies={"csrftoken": token},
-        headers={"X-CSRFToken": token},
-        timeout=5,
-    )
+    with servers.csrf_session(url, timeout=5) as client:
+        response = client.post(reverse("views_demo:async_task_badly"), data={"delay": 0, "fail": 1})
     assert response.status_code == 200
 
     deadline = time.monotonic() + 10

@@ -92,10 +92,9 @@ def wait_until_finished(url: str, timeout: float = 30) -> dict:
 def test_a_real_worker_runs_enqueued_tasks(tmp_path):
     """With uvicorn and `manage.py db_worker` on one SQLite file, enqueued tasks run to the end."""
     with servers.uvicorn_server(tmp_path, worker=True) as (url, process):
-        token = servers.csrf_token(url)
-        post = {"cookies": {"csrftoken": token}, "headers": {"X-CSRFToken": token}, "timeout": 5}
-        succeeding = httpx.post(url + reverse("views_demo:async_enqueue"), data={"delay": 50}, **post)
-        failing = httpx.post(url + reverse("views_demo:sync_enqueue"), data={"delay": 0, "fail": 1}, **post)
+        with servers.csrf_session(url, timeout=5) as client:
+            succeeding = client.post(reverse("views_demo:async_enqueue"), data={"delay": 50})
+            failing = client.post(reverse("views_demo:sync_enqueue"), data={"delay": 0, "fail": 1})
         assert [succeeding.json()["result"]["status"], failing.json()["result"]["status"]] == ["READY"] * 2
 
         done = wait_until_finished(url + succeeding.json()["result"]["status_url"])

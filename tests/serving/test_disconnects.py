@@ -84,10 +84,9 @@ def test_a_client_leaving_mid_vote_loses_no_answered_vote_and_counts_none_twice(
     """Votes whose client hung up during the upstream wait: the async view is cancelled before it
     writes, the sync view writes once after the wait; every answered vote is counted either way."""
     url, _ = server
-    token = servers.csrf_token(url)
     before = question_votes(url)
     sent = {"left": 0, "answered": 0}
-    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+    with servers.csrf_session(url) as client:
         for i in range(6):
             leaves = i % 2 == 0
             try:

@@ -15,7 +15,6 @@ import os
 import re
 from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 import pytest
 from django.urls import reverse
@@ -72,8 +71,7 @@ POLLS = ("sync_poll", "async_poll_driver")
 def test_driver_views_answer_like_their_twins(driver_server):
     """Over uvicorn the three reads answer alike, a driver vote counts one, atomic() around awaits is 501."""
     url, _ = driver_server
-    token = servers.csrf_token(url)
-    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+    with servers.csrf_session(url) as client:
         reads = [
             client.get(reverse(f"views_demo:{name}"), params={"question": 1}).json()["result"]
             for name in ("sync_question", "async_question_native", "async_question_driver")

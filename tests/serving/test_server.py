@@ -23,8 +23,7 @@ def test_both_twins_answer_over_http(server, demo):
     """Over real HTTP, every view of a pair answers alike: 200 and the same answer, or the login page."""
     url, _ = server
     answers = []
-    token = servers.csrf_token(url)
-    with httpx.Client(base_url=url, cookies={"csrftoken": token}, headers={"X-CSRFToken": token}) as client:
+    with servers.csrf_session(url) as client:
         # The driver's view is off here unless ASYNC_ORM_DRIVER=1: tests/serving/test_driver_server.py.
         for name in views_for_test_client(demo):
             path = reverse(f"views_demo:{name}")
